@@ -1,0 +1,99 @@
+/*
+Package goka is a library for stateful stream processing on Apache Kafka. It is
+source-compatible with github.com/lovoo/goka v1.1.16: a goka program builds
+against this module once its import path is changed.
+
+# The model
+
+A group is a named set of processor instances that share work through a Kafka
+consumer group. What a group does is described by its group graph, built with
+DefineGroup from edges:
+
+  - Input and Inputs: streams consumed through the consumer group; every
+    message is passed to a ProcessCallback.
+  - Persist: the group table, "<group>-table", a log-compacted topic holding
+    one value per key. A callback reads and writes the value of its message's
+    key with Context.Value, SetValue and Delete.
+  - Loop: the loop stream, "<group>-loop". Context.Loopback sends a message to
+    any key; the Loop callback receives it in the partition that owns that key.
+  - Join: a table co-partitioned with the inputs; each partition reads the same
+    partition of the table.
+  - Lookup: any table, read in full; a callback can read any key of it.
+  - Output: streams a callback may Emit to.
+  - Visitor: a named callback run over every key of the group table by
+    Processor.VisitAll.
+
+Inputs, joins, the loop and the group table must be co-partitioned: they have
+the same number of partitions, and a key lives in the same partition of each.
+Keys are mapped to partitions with FNV-1a, exactly as goka does, so goka
+programs and ours agree on where a key lives.
+
+A table is the compacted topic plus a local copy of it in a storage.Storage
+(LevelDB by default). A processor instance keeps the local copy of the
+partitions it is assigned; a View keeps a read-only copy of every partition of
+a table and follows its updates. An Emitter writes messages to a stream from
+outside a processor. Codecs translate between the values callbacks see and the
+bytes in Kafka.
+
+The tester package runs processors, views and emitters in memory, without
+Kafka, through the same code, so callbacks can be unit-tested.
+
+# The lifecycle of Run
+
+NewProcessor validates the graph, checks that the inputs and joins are
+co-partitioned and creates the loop and group-table topics when they are
+missing. Processor.Run then:
+
+ 1. starts a view for every Lookup and waits until they have recovered;
+ 2. joins the consumer group, subscribed to the inputs and the loop;
+ 3. for every partition the group assigns it, restores the group table and the
+    joined tables of that partition from Kafka into local storage, from the
+    offset stored locally (or from the oldest offset for an empty store) up to
+    the end of the topic as it was when the restore began;
+ 4. runs one goroutine per partition that takes the messages of every input
+    and of the loop in order and calls the callbacks;
+ 5. on a rebalance, stops the revoked partitions cleanly (in-flight messages
+    finish, offsets are committed, stores are closed) and starts the new ones;
+ 6. when its context is cancelled or a callback fails, stops every partition
+    the same way and returns. Run returns only after every goroutine it
+    started has ended.
+
+A processor, like a view, runs once; a second Run returns an error.
+
+# Delivery guarantee
+
+Processing is at least once. The offset of an input message is committed only
+after its callback returned, every message it emitted, looped back or wrote to
+the group table was acknowledged by Kafka, and every Context.DeferCommit it
+took was released. Offsets are committed in order: a message is never
+committed while an earlier message of the same partition is still pending, so
+a failure can never skip a message (goka may commit past a message whose emit
+later fails). After a crash the uncommitted messages are processed again; the
+group table then holds their effects twice only where the callback is not
+idempotent.
+
+The local table is written before the write to Kafka is acknowledged, and the
+stored table offset moves only with acknowledged writes, so a restart replays
+from the last acknowledged table write: the store is never ahead of the topic
+it restores from.
+
+# Errors
+
+A callback that panics or calls Context.Fail, a message that cannot be
+decoded, an emit that Kafka refuses, and a deferred commit released with an
+error all stop the processor: Run returns an error that names the topic,
+partition, offset and key of the message, and no offset is committed past it.
+Restarting the processor processes that message again. Errors reading a table,
+configuring a topic or reaching Kafka during start are returned by the
+constructors or by Run with the topic and partition at fault. The library
+never panics out of its goroutines, never calls os.Exit or log.Fatal, and
+wraps errors with %w so errors.Is and errors.As see the cause.
+
+# Concurrency
+
+Callbacks of one partition run in one goroutine, one message at a time; those
+of different partitions run in parallel. A Context must not be used after its
+callback returned, except Context.Context(). Processor.Get, the methods of a
+View and Emitter.Emit are safe for concurrent use.
+*/
+package goka
