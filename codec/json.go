@@ -10,6 +10,10 @@ import (
 // json.Marshaler and json.Unmarshaler all apply. It is not one of goka's
 // codecs; it replaces the small JSON codec nearly every goka user writes.
 //
+// A value survives Encode and Decode exactly as far as encoding/json keeps
+// it: for example a field tagged omitempty turns an empty map or slice into
+// nil, and an untyped (interface) field gets its numbers back as float64.
+//
 // Decode returns a T value, not a *T, so a callback type-asserts
 // msg.(User) for a JSON[User]. Use JSON[*User] to get pointers instead.
 type JSON[T any] struct{}
