@@ -1,0 +1,92 @@
+package goka
+
+import "github.com/seed-b2c684ed/goka/internal/signal"
+
+// State is a state of a processor, a partition processor, a table partition
+// or a view.
+type State = signal.State
+
+// Signal holds a component's state and lets callers wait for or observe its
+// changes. Unlike goka's, an observer that does not read never blocks the
+// component: it simply sees the newest state when it reads again.
+type Signal = signal.Signal
+
+// StateChangeObserver receives the state changes of a Signal until Stop.
+type StateChangeObserver = signal.StateChangeObserver
+
+// NewSignal returns a Signal that accepts the given states, in lifecycle
+// order, starting in the first.
+func NewSignal(states ...State) *Signal { return signal.New(states...) }
+
+// StateReader is the read-only side of a Signal, handed out by
+// Processor.StateReader.
+type StateReader interface {
+	State() State
+	IsState(State) bool
+	WaitForStateMin(State) <-chan struct{}
+	WaitForState(State) <-chan struct{}
+	ObserveStateChange() *StateChangeObserver
+}
+
+// The states of a processor.
+const (
+	// ProcStateIdle: Run was not called yet.
+	ProcStateIdle State = iota
+	// ProcStateStarting: Run is starting lookups and joining the group.
+	ProcStateStarting
+	// ProcStateSetup: a consumer group session is being set up and its
+	// partitions are recovering.
+	ProcStateSetup
+	// ProcStateRunning: every assigned partition recovered and processes.
+	ProcStateRunning
+	// ProcStateStopping: a session is ending (rebalance or shutdown).
+	ProcStateStopping
+	// ProcStateStopped: the session ended; on shutdown Run returns next.
+	ProcStateStopped
+)
+
+// The states of a partition processor.
+const (
+	PPStateIdle State = iota
+	PPStateRecovering
+	PPStateRunning
+	PPStateStopping
+	PPStateStopped
+)
+
+// The states of a view, the lowest state of its partitions.
+const (
+	ViewStateIdle State = iota
+	ViewStateInitializing
+	ViewStateConnecting
+	ViewStateCatchUp
+	ViewStateRunning
+)
+
+// ViewState is kept as a name for goka compatibility: View.CurrentState
+// returns one.
+type ViewState = State
+
+// PartitionStatus is the state of one table partition.
+type PartitionStatus int
+
+// The states of a table partition, in lifecycle order.
+const (
+	PartitionStopped PartitionStatus = iota
+	PartitionInitializing
+	PartitionConnecting
+	PartitionRecovering
+	PartitionPreparing
+	PartitionRunning
+)
+
+// PPRunMode tells how a partition processor runs: active (it processes
+// input), passive (hot standby: it only follows the table) or recover-only
+// (it warms the local store before the group is joined).
+type PPRunMode int
+
+const (
+	runModeActive PPRunMode = iota
+	runModePassive
+	runModeRecoverOnly
+)
