@@ -1,0 +1,34 @@
+// Package kafkatest runs a Kafka broker inside the current process, for tests
+// and examples.
+//
+// The library talks to Kafka through sarama, and the code paths worth testing
+// (consumer-group rebalances, offset commits, topic creation, table recovery
+// from compacted topics) only run against something that speaks the Kafka wire
+// protocol. Requiring a real broker would mean the examples do nothing on a
+// laptop without Kafka and every integration test needs a setup step. A
+// [Cluster] removes both: it starts a broker on 127.0.0.1 in microseconds,
+// keeps every byte in memory and goes away with [Cluster.Close].
+//
+// The broker is github.com/twmb/franz-go/pkg/kfake, wrapped so that it looks
+// like the broker users run in production, Apache Kafka 4.x in its default
+// configuration:
+//
+//   - one broker, topics with one partition unless created with a count;
+//   - auto.create.topics.enable is off: a client that asks about, produces to or
+//     consumes from a topic that was never created gets
+//     UNKNOWN_TOPIC_OR_PARTITION, as the library must see it in production;
+//   - requests in protocol versions that Kafka 4.0 removed (KIP-896) are
+//     refused by closing the connection, as Kafka 4.0 does, so a client
+//     configured with too old a protocol version fails here instead of in
+//     production (see [WithLegacyProtocols]);
+//   - a replication factor above the number of brokers is refused with
+//     INVALID_REPLICATION_FACTOR.
+//
+// Close returns only after every goroutine the broker started has ended, so
+// tests can check for leaked goroutines right after it.
+//
+// The broker does not implement everything a real Kafka does: there is no
+// replication between its brokers (every broker serves every partition from
+// the same memory), and log compaction runs only on a timer or when
+// [Cluster.Compact] is called.
+package kafkatest
