@@ -27,8 +27,24 @@
 // Close returns only after every goroutine the broker started has ended, so
 // tests can check for leaked goroutines right after it.
 //
-// The broker does not implement everything a real Kafka does: there is no
-// replication between its brokers (every broker serves every partition from
-// the same memory), and log compaction runs only on a timer or when
-// [Cluster.Compact] is called.
+// Where it differs from Kafka, in ways a test may notice:
+//
+//   - there is no replication: every broker serves its partitions from the
+//     same memory;
+//   - log compaction runs hourly (log.cleaner.backoff.ms) or when
+//     [Cluster.Compact] is called, and never touches a partition's last batch,
+//     as Kafka never compacts the active segment;
+//   - CreateTopics accepts unknown config keys and invalid values instead of
+//     answering INVALID_CONFIG; DescribeConfigs does list every known topic
+//     config, with its default where none was set;
+//   - a consumer group's first join completes at once: there is no
+//     group.initial.rebalance.delay.ms (3 s on a default Kafka);
+//   - group.min.session.timeout.ms is 6 s as on Kafka, so a shorter
+//     Consumer.Group.Session.Timeout needs [WithBrokerConfig].
+//
+// A rebalance caused by a member joining a stable group completes when every
+// existing member has rejoined, which sarama does on its next heartbeat; a
+// test that starts several members should set
+// Consumer.Group.Heartbeat.Interval to about 100 ms instead of the 3 s
+// default.
 package kafkatest
