@@ -62,7 +62,13 @@ func newCluster(t *testing.T, opts ...Option) *Cluster {
 }
 
 func TestSaramaAgainstCluster(t *testing.T) {
-	c := newCluster(t)
+	checkLibraryFlow(t, newCluster(t))
+}
+
+// checkLibraryFlow runs against c what the library does with sarama: table
+// topic creation and checks, producing, a consumer group that commits and
+// resumes, partition consumers and offset queries.
+func checkLibraryFlow(t *testing.T, c *Cluster) {
 	cfg := libraryConfig()
 
 	admin, err := sarama.NewClusterAdmin(c.Addrs(), cfg)
