@@ -6,7 +6,7 @@
 // from compacted topics) only run against something that speaks the Kafka wire
 // protocol. Requiring a real broker would mean the examples do nothing on a
 // laptop without Kafka and every integration test needs a setup step. A
-// [Cluster] removes both: it starts a broker on 127.0.0.1 in microseconds,
+// [Cluster] removes both: it starts a broker on 127.0.0.1 in a millisecond or two,
 // keeps every byte in memory and goes away with [Cluster.Close].
 //
 // The broker is github.com/twmb/franz-go/pkg/kfake, wrapped so that it looks
