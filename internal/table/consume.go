@@ -1,0 +1,283 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/seed-b2c684ed/goka/storage"
+)
+
+// errStopped ends the loop when ctx ends or Close is called.
+var errStopped = errors.New("table: stopped")
+
+// errConsumerClosed reports a partition consumer that closed its messages
+// channel on its own, which sarama does after giving up.
+var errConsumerClosed = errors.New("partition consumer closed unexpectedly")
+
+// maxTick bounds the loop's ticker, which refreshes the consumer's
+// high-water mark for the stats and detects an idle consumer.
+const maxTick = time.Second
+
+// consume starts a partition consumer at start and applies its records
+// until target is reached (target < 0: never), ctx ends or the partition is
+// closed (errStopped), or an error. hwm is the topic's high-water mark as
+// last looked up, for the stats. started is called once the consumer runs.
+// The consumer is closed before consume returns.
+func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started func()) (err error) {
+	pc, err := p.cfg.Consumer.ConsumePartition(p.cfg.Topic, p.cfg.Partition, start)
+	if err != nil {
+		return &KafkaError{Topic: p.cfg.Topic, Partition: p.cfg.Partition, Offset: start, Op: "start consumer", Err: err}
+	}
+	defer func() {
+		p.statsMu.Lock()
+		p.stats.consuming = false
+		p.statsMu.Unlock()
+		if cerr := pc.Close(); cerr != nil {
+			// Errors the consumer still held; after a failure they only
+			// repeat it, after a success they no longer matter.
+			p.cfg.Logf("table: topic %q partition %d: closing the consumer: %v", p.cfg.Topic, p.cfg.Partition, cerr)
+		}
+	}()
+
+	p.statsMu.Lock()
+	p.stats.consuming = true
+	p.stats.input.LastOffset = start - 1
+	p.stats.hwm = max(hwm, pc.HighWaterMarkOffset())
+	p.stats.lastMessage = p.cfg.Now()
+	p.statsMu.Unlock()
+	started()
+
+	tick := min(max(p.cfg.IdleTimeout/4, time.Millisecond), maxTick)
+	a := &applier{
+		p:         p,
+		pc:        pc,
+		update:    p.cfg.Update,
+		target:    target,
+		last:      start - 1,
+		idleLimit: int(p.cfg.IdleTimeout/tick) + 1,
+		bs:        batchStorage{st: st},
+	}
+	a.rec.Topic, a.rec.Partition = p.cfg.Topic, p.cfg.Partition
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	return a.run(ctx, ticker.C)
+}
+
+// applier is the state of one consume loop; only its goroutine touches it.
+type applier struct {
+	p      *Partition
+	pc     sarama.PartitionConsumer
+	update Update
+	target int64 // stop once this offset is reached; < 0: follow for ever
+	rec    Record
+
+	bs      batchStorage
+	records int   // records applied since the last flush
+	last    int64 // offset of the last record applied
+
+	// Counters not yet published to the stats.
+	count, bytes int64
+	lastTs       time.Time
+
+	idleTicks, idleLimit int
+}
+
+// run is the loop. It takes every message that is ready into the current
+// batch and writes the batch when it is full or when no message is ready,
+// so recovery writes big batches while a follower shows a new record at
+// once.
+func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
+	msgs, errs := a.pc.Messages(), a.pc.Errors()
+	for {
+		var (
+			msg     *sarama.ConsumerMessage
+			cerr    *sarama.ConsumerError
+			isMsg   bool
+			ok      bool
+			waiting bool
+		)
+		select {
+		case msg, ok = <-msgs:
+			isMsg = true
+		case cerr, ok = <-errs:
+		default:
+			waiting = true
+		}
+		if waiting {
+			if err := a.flush(); err != nil {
+				return err
+			}
+			select {
+			case msg, ok = <-msgs:
+				isMsg = true
+			case cerr, ok = <-errs:
+			case <-ctx.Done():
+				return errStopped
+			case <-a.p.done:
+				return errStopped
+			case <-tick:
+				if a.onTick() {
+					return nil
+				}
+				continue
+			}
+		}
+
+		switch {
+		case isMsg && !ok:
+			return a.consumerFailed(nil)
+		case isMsg:
+			if msg == nil { // the tester's way to poke a consumer
+				continue
+			}
+			a.idleTicks = 0
+			if err := a.apply(msg); err != nil {
+				return err
+			}
+			if a.target >= 0 && a.last+1 >= a.target {
+				return a.flush()
+			}
+			if a.records >= a.p.cfg.MaxBatchRecords || a.bs.bytes >= a.p.cfg.MaxBatchBytes {
+				if err := a.flush(); err != nil {
+					return err
+				}
+				if ctx.Err() != nil || a.p.isClosed() {
+					return errStopped
+				}
+			}
+		case !ok:
+			errs = nil // closed; the messages channel closes too
+		default:
+			return a.consumerFailed(cerr)
+		}
+	}
+}
+
+// apply runs one record through the update into the batch.
+func (a *applier) apply(msg *sarama.ConsumerMessage) error {
+	key := string(msg.Key)
+	if a.update == nil {
+		if msg.Value == nil {
+			_ = a.bs.Delete(key) // buffering cannot fail
+		} else {
+			_ = a.bs.Set(key, msg.Value)
+		}
+	} else {
+		a.rec.Offset, a.rec.Key, a.rec.Value = msg.Offset, key, msg.Value
+		a.rec.Headers, a.rec.Timestamp = msg.Headers, msg.Timestamp
+		err := a.update(&a.bs, &a.rec)
+		a.rec.Value, a.rec.Headers = nil, nil
+		if err != nil {
+			// The batch may hold part of this record's writes: drop it all,
+			// so the store's offset stays before the record.
+			a.bs.reset()
+			a.records = 0
+			return &UpdateError{Topic: a.p.cfg.Topic, Partition: a.p.cfg.Partition, Offset: msg.Offset, Key: key, Err: err}
+		}
+	}
+	a.records++
+	a.last = msg.Offset
+	a.count++
+	a.bytes += int64(len(msg.Value))
+	a.lastTs = msg.Timestamp
+	return nil
+}
+
+// flush writes the batch together with the offset of its last record.
+func (a *applier) flush() error {
+	if a.records == 0 {
+		return nil
+	}
+	a.bs.batch.SetOffset(a.last)
+	err := storage.WriteBatch(a.bs.st, &a.bs.batch)
+	a.bs.reset()
+	a.records = 0
+	if err != nil {
+		return fmt.Errorf("table: topic %q partition %d offset %d: write batch: %w", a.p.cfg.Topic, a.p.cfg.Partition, a.last, err)
+	}
+	a.publish()
+	return nil
+}
+
+// publish hands the counters to the stats.
+func (a *applier) publish() {
+	now := a.p.cfg.Now()
+	hwm := a.pc.HighWaterMarkOffset()
+	s := &a.p.stats
+	a.p.statsMu.Lock()
+	defer a.p.statsMu.Unlock()
+	s.hwm = max(s.hwm, hwm)
+	if a.count == 0 {
+		return
+	}
+	s.input.Count += a.count
+	s.input.Bytes += a.bytes
+	s.input.LastOffset = a.last
+	if a.target >= 0 {
+		s.recovery.Offset = a.last
+	}
+	s.lastRecord = a.lastTs
+	s.lastMessage = now
+	a.count, a.bytes = 0, 0
+}
+
+// onTick refreshes the stats and, during recovery, reports whether the
+// consumer has been idle long enough, at the topic's end, to finish without
+// the missing offsets: the last offsets of a partition can be transaction
+// markers, which consumers never receive.
+func (a *applier) onTick() (finished bool) {
+	a.publish()
+	if a.target < 0 {
+		return false
+	}
+	a.idleTicks++
+	if a.idleTicks < a.idleLimit {
+		return false
+	}
+	next := a.last + 1
+	hwm := a.pc.HighWaterMarkOffset()
+	if hwm >= a.target || (hwm > 0 && hwm <= next) {
+		a.p.cfg.Logf("table: topic %q partition %d: no record for %s at offset %d although the recovery target is %d (consumer high-water mark %d); "+
+			"taking the missing offsets for transaction markers or removed records",
+			a.p.cfg.Topic, a.p.cfg.Partition, a.p.cfg.IdleTimeout, next, a.target, hwm)
+		return true
+	}
+	return false
+}
+
+// consumerFailed ends the loop on a consumer error or a consumer that closed
+// by itself, keeping the records applied so far.
+func (a *applier) consumerFailed(cerr *sarama.ConsumerError) error {
+	var cause error = errConsumerClosed
+	if cerr != nil {
+		cause = cerr
+	} else {
+		// The consumer may have said why before closing.
+		select {
+		case e, ok := <-a.pc.Errors():
+			if ok && e != nil {
+				cause = e
+			}
+		default:
+		}
+	}
+	kerr := &KafkaError{Topic: a.p.cfg.Topic, Partition: a.p.cfg.Partition, Offset: a.last + 1, Op: "consume", Err: cause}
+	if err := a.flush(); err != nil {
+		return errors.Join(kerr, err)
+	}
+	return kerr
+}
+
+// isClosed reports whether Close was called.
+func (p *Partition) isClosed() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
