@@ -84,77 +84,101 @@ type applier struct {
 	lastTs       time.Time
 
 	idleTicks, idleLimit int
+	// flushedFull: a full batch was written since the loop last looked at
+	// errors and stop requests.
+	flushedFull bool
 }
 
 // run is the loop. It takes every message that is ready into the current
 // batch and writes the batch when it is full or when no message is ready,
 // so recovery writes big batches while a follower shows a new record at
-// once.
+// once. The fast path is a receive on the messages channel alone; errors,
+// ctx and Close are looked at whenever a batch is written.
 func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 	msgs, errs := a.pc.Messages(), a.pc.Errors()
 	for {
-		var (
-			msg     *sarama.ConsumerMessage
-			cerr    *sarama.ConsumerError
-			isMsg   bool
-			ok      bool
-			waiting bool
-		)
 		select {
-		case msg, ok = <-msgs:
-			isMsg = true
-		case cerr, ok = <-errs:
-		default:
-			waiting = true
-		}
-		if waiting {
-			if err := a.flush(); err != nil {
+		case msg, ok := <-msgs:
+			if done, err := a.onMessage(msg, ok); done || err != nil {
 				return err
 			}
-			select {
-			case msg, ok = <-msgs:
-				isMsg = true
-			case cerr, ok = <-errs:
-			case <-ctx.Done():
-				return errStopped
-			case <-a.p.done:
-				return errStopped
-			case <-tick:
-				if a.onTick() {
-					return nil
-				}
-				continue
-			}
-		}
-
-		switch {
-		case isMsg && !ok:
-			return a.consumerFailed(nil)
-		case isMsg:
-			if msg == nil { // the tester's way to poke a consumer
-				continue
-			}
-			a.idleTicks = 0
-			if err := a.apply(msg); err != nil {
-				return err
-			}
-			if a.target >= 0 && a.last+1 >= a.target {
-				return a.flush()
-			}
-			if a.records >= a.p.cfg.MaxBatchRecords || a.bs.bytes >= a.p.cfg.MaxBatchBytes {
-				if err := a.flush(); err != nil {
+			if a.flushedFull {
+				// A busy channel would keep the loop here: look for errors
+				// and stop requests after every full batch.
+				a.flushedFull = false
+				if err := a.interrupted(ctx, &errs); err != nil {
 					return err
 				}
-				if ctx.Err() != nil || a.p.isClosed() {
-					return errStopped
-				}
 			}
-		case !ok:
-			errs = nil // closed; the messages channel closes too
+			continue
 		default:
+		}
+		if err := a.flush(); err != nil {
+			return err
+		}
+		select {
+		case msg, ok := <-msgs:
+			if done, err := a.onMessage(msg, ok); done || err != nil {
+				return err
+			}
+		case cerr, ok := <-errs:
+			if !ok {
+				errs = nil // closed; the messages channel closes too
+				continue
+			}
 			return a.consumerFailed(cerr)
+		case <-ctx.Done():
+			return errStopped
+		case <-a.p.done:
+			return errStopped
+		case <-tick:
+			if a.onTick() {
+				return nil
+			}
 		}
 	}
+}
+
+// interrupted looks, without waiting, for a consumer error or a stop
+// request. A closed errors channel is set to nil so it is not read again.
+func (a *applier) interrupted(ctx context.Context, errs *<-chan *sarama.ConsumerError) error {
+	select {
+	case cerr, ok := <-*errs:
+		if ok {
+			return a.consumerFailed(cerr)
+		}
+		*errs = nil
+	default:
+	}
+	if ctx.Err() != nil || a.p.isClosed() {
+		return errStopped
+	}
+	return nil
+}
+
+// onMessage handles one receive from the messages channel: done reports
+// that recovery reached its target.
+func (a *applier) onMessage(msg *sarama.ConsumerMessage, ok bool) (done bool, err error) {
+	if !ok {
+		return true, a.consumerFailed(nil)
+	}
+	if msg == nil { // the tester's way to poke a consumer
+		return false, nil
+	}
+	a.idleTicks = 0
+	if err := a.apply(msg); err != nil {
+		return true, err
+	}
+	if a.target >= 0 && a.last+1 >= a.target {
+		return true, a.flush()
+	}
+	if a.records >= a.p.cfg.MaxBatchRecords || a.bs.bytes >= a.p.cfg.MaxBatchBytes {
+		if err := a.flush(); err != nil {
+			return true, err
+		}
+		a.flushedFull = true
+	}
+	return false, nil
 }
 
 // apply runs one record through the update into the batch.

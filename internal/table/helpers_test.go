@@ -15,7 +15,15 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	goleak.VerifyTestMain(m,
+		// goleveldb v1.0.0's DB.Close does not wait for mpoolDrain, which
+		// may linger up to a second afterwards. A database left open still
+		// shows through its compaction and journal goroutines.
+		goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
+		// sarama's metrics start one process-wide ticker that runs until
+		// the process exits, by design.
+		goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
+	)
 }
 
 const (

@@ -638,3 +638,49 @@ func TestStatesOfARecovery(t *testing.T) {
 	assert.IsNonDecreasing(t, states[:len(states)-1])
 	assert.Equal(t, int(Stopped), states[len(states)-1])
 }
+
+// TestInterruptionsWhileRecordsKeepComing checks that a consumer that always
+// has a record ready does not hide errors and stop requests: they are seen
+// at the next full batch.
+func TestInterruptionsWhileRecordsKeepComing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		check func(t *testing.T, err error)
+	}{
+		{name: "consumer error", check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, sarama.ErrOutOfBrokers)
+		}},
+		{name: "cancel", check: func(t *testing.T, err error) {
+			require.ErrorIs(t, err, context.Canceled)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := newFakeLog(testTopic, testPartition)
+			log.buffer = 1000
+			for i := range 1000 {
+				log.addString("k"+strconv.Itoa(i), "v")
+			}
+			st := storage.NewMemory()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p := newPartition(t, log, st, func(c *Config) {
+				c.MaxBatchRecords = 10
+				c.Update = func(s storage.Storage, rec *Record) error {
+					if rec.Offset == 500 {
+						if tc.name == "cancel" {
+							cancel()
+						} else {
+							log.fail(sarama.ErrOutOfBrokers)
+						}
+					}
+					return s.Set(rec.Key, rec.Value)
+				}
+			})
+
+			err := p.Recover(ctx)
+
+			tc.check(t, err)
+			assert.Equal(t, int64(509), storedOffset(t, st), "stopped at the first full batch after the interruption")
+		})
+	}
+}
