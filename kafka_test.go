@@ -50,7 +50,11 @@ func failFastProducerConfig() *sarama.Config {
 // sarama consumer from the oldest offset to the end.
 func readPartition(t *testing.T, addrs []string, topic string, partition int32) []*sarama.ConsumerMessage {
 	t.Helper()
-	client, err := sarama.NewClient(addrs, DefaultConfig())
+	config := DefaultConfig()
+	// Closing waits for the fetch in flight, which the broker holds for
+	// this long when there is nothing new.
+	config.Consumer.MaxWaitTime = 10 * time.Millisecond
+	client, err := sarama.NewClient(addrs, config)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, client.Close()) }()
 

@@ -1,0 +1,89 @@
+package goka
+
+import (
+	"fmt"
+	"hash"
+)
+
+// EmitterOption configures an Emitter in NewEmitter. Options are applied in
+// order, so a later option overrides an earlier one.
+type EmitterOption func(*eoptions, Stream, Codec)
+
+// eoptions is the emitter's configuration, filled with defaults by
+// newEmitterOptions and then changed by the options.
+type eoptions struct {
+	log      logger
+	clientID string
+	hasher   func() hash.Hash32
+
+	defaultHeaders Headers
+
+	builders struct {
+		topicmgr TopicManagerBuilder
+		producer ProducerBuilder
+	}
+}
+
+func newEmitterOptions(topic Stream, codec Codec, options []EmitterOption) *eoptions {
+	opts := &eoptions{
+		log:      wrapLogger(nil),
+		clientID: fmt.Sprintf("goka-emitter-%s", topic),
+		hasher:   DefaultHasher(),
+	}
+	opts.builders.topicmgr = DefaultTopicManagerBuilder
+	opts.builders.producer = DefaultProducerBuilder
+	for _, option := range options {
+		option(opts, topic, codec)
+	}
+	return opts
+}
+
+// WithEmitterLogger sets the logger. Default: DefaultLogger(). The emitter
+// logs nothing today; the option exists for goka compatibility.
+func WithEmitterLogger(l Logger) EmitterOption {
+	return func(o *eoptions, _ Stream, _ Codec) {
+		o.log = wrapLogger(l)
+	}
+}
+
+// WithEmitterClientID sets the Kafka client ID. Default:
+// "goka-emitter-<topic>".
+func WithEmitterClientID(clientID string) EmitterOption {
+	return func(o *eoptions, _ Stream, _ Codec) {
+		o.clientID = clientID
+	}
+}
+
+// WithEmitterTopicManagerBuilder sets how a topic manager would be built.
+// Default: DefaultTopicManagerBuilder. As in goka, NewEmitter neither checks
+// nor creates its topic, so the builder is kept but not used.
+func WithEmitterTopicManagerBuilder(tmb TopicManagerBuilder) EmitterOption {
+	return func(o *eoptions, _ Stream, _ Codec) {
+		o.builders.topicmgr = tmb
+	}
+}
+
+// WithEmitterProducerBuilder sets how the producer is built. Default:
+// DefaultProducerBuilder.
+func WithEmitterProducerBuilder(pb ProducerBuilder) EmitterOption {
+	return func(o *eoptions, _ Stream, _ Codec) {
+		o.builders.producer = pb
+	}
+}
+
+// WithEmitterHasher sets the hash that places keys in partitions; it is
+// passed to the producer builder. Default: DefaultHasher(). Processors and
+// views reading the topic must use the same hash.
+func WithEmitterHasher(hasher func() hash.Hash32) EmitterOption {
+	return func(o *eoptions, _ Stream, _ Codec) {
+		o.hasher = hasher
+	}
+}
+
+// WithEmitterDefaultHeaders sets headers sent with every message; headers
+// given to an emit override them key by key. Default: none.
+func WithEmitterDefaultHeaders(headers Headers) EmitterOption {
+	return func(o *eoptions, _ Stream, _ Codec) {
+		o.defaultHeaders = headers
+	}
+}
