@@ -48,6 +48,8 @@ type Offsets interface {
 
 // Config describes one partition of a table topic and how to keep it.
 type Config struct {
+	// Topic and Partition name the table partition; every error and log
+	// line names them.
 	Topic     string
 	Partition int32
 	// Builder builds the local store; required by Open.

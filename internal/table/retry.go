@@ -26,7 +26,9 @@ const defaultRetryWait = time.Second
 //
 // Retry returns nil once op succeeds, op's error when it is not retriable
 // (which includes op's own report of a cancelled ctx), and ctx.Err() when
-// ctx ends between attempts. It starts no goroutine.
+// ctx ends between attempts. It starts no goroutine. Closing the partition
+// does not cut a wait short (the next attempt then fails with ErrClosed):
+// cancel ctx to stop at once.
 func Retry(ctx context.Context, op func(context.Context) error, backoff func() time.Duration, reset func(), onError func(error)) error {
 	for {
 		began := time.Now()
