@@ -1,0 +1,43 @@
+package goka
+
+import (
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// libraryDir is the directory of the root package's sources, whose frames a
+// panic report leaves out: the user wants to see their callback, not ours.
+var libraryDir = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
+}()
+
+// userStack returns the stack of the current goroutine without the frames of
+// the Go runtime and of the library's root package, one "function\n\tfile:line"
+// pair per frame. It is called from the deferred recover of a callback, whose
+// stack still holds the frames of the panic.
+func userStack() string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(2, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	var b strings.Builder
+	for {
+		f, more := frames.Next()
+		if !isLibraryFrame(f) {
+			fmt.Fprintf(&b, "%s\n\t%s:%d\n", f.Function, f.File, f.Line)
+		}
+		if !more {
+			break
+		}
+	}
+	return b.String()
+}
+
+func isLibraryFrame(f runtime.Frame) bool {
+	if strings.HasPrefix(f.Function, "runtime.") || f.Function == "" {
+		return true
+	}
+	return filepath.Dir(f.File) == libraryDir && !strings.HasSuffix(f.File, "_test.go")
+}

@@ -1,0 +1,467 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/commit"
+	"github.com/seed-b2c684ed/goka/internal/table"
+)
+
+// tableOffsetFlushInterval is how often a partition writes the offset of its
+// last acknowledged table write to its store. The offset only decides where a
+// restart resumes reading the table, and resuming a little early is harmless,
+// so it need not be written with every message.
+const tableOffsetFlushInterval = time.Second
+
+// MessageError is the error a processor stops with when a message fails: its
+// callback panicked or called Fail, it could not be decoded, or something it
+// emitted or wrote was refused. The message and everything after it in its
+// partition are not committed, so a restart processes them again.
+type MessageError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       string
+	Err       error
+}
+
+func (e *MessageError) Error() string {
+	return fmt.Sprintf("error processing message (topic=%s, partition=%d, offset=%d, key=%q): %v",
+		e.Topic, e.Partition, e.Offset, e.Key, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *MessageError) Unwrap() error { return e.Err }
+
+// ErrVisitAborted is returned by VisitAll when a partition stopped (rebalance
+// or shutdown) before every key was visited.
+var ErrVisitAborted = errors.New("VisitAll aborted due to context cancel or rebalance")
+
+// PartitionProcessor runs one partition of a processor: its tables and, when
+// active, the goroutine that calls the callbacks for its messages. It is
+// created by the processor for every assigned partition (and, with hot
+// standby, for every other partition of the group table).
+type PartitionProcessor struct {
+	partition int32
+	mode      PPRunMode
+	graph     *GroupGraph
+	opts      *poptions
+	log       logger
+	producer  Producer
+	lookups   map[string]*View
+
+	table      *table.Partition // nil when stateless
+	tableTopic string
+	loopTopic  string
+	joins      map[string]*table.Partition
+	outputs    map[string]Codec
+
+	defaultHeaders Headers
+
+	input  chan *sarama.ConsumerMessage
+	visits chan *visitRequest
+	// mark commits an offset: the consumer group session's MarkOffset.
+	mark     func(topic string, offset int64)
+	trackers map[string]*commit.Tracker // owned by the run goroutine
+
+	state  *Signal
+	runCtx context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	onFail func(error)
+
+	failMu  sync.Mutex
+	failErr error
+	failed  chan struct{}
+
+	inflight inflightCounter
+	acked    atomic.Int64 // offset of the last acknowledged table write
+	flushed  int64        // owned by the run goroutine
+
+	statsMu sync.Mutex
+	inStats map[string]*InputStats
+	hwms    map[string]int64
+	outStat map[string]*OutputStats
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+type visitRequest struct {
+	key  string
+	name string
+	meta interface{}
+	cb   ProcessCallback
+	done func(err error)
+}
+
+func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark func(string, int64)) *PartitionProcessor {
+	gg := p.graph
+	pp := &PartitionProcessor{
+		partition:      partition,
+		mode:           mode,
+		graph:          gg,
+		opts:           p.opts,
+		log:            p.log.Prefix(fmt.Sprintf("PartitionProcessor (%d)", partition)),
+		producer:       p.producer,
+		lookups:        p.lookups,
+		joins:          make(map[string]*table.Partition),
+		outputs:        make(map[string]Codec),
+		defaultHeaders: p.opts.defaultHeaders,
+		input:          make(chan *sarama.ConsumerMessage, p.opts.partitionChannelSize),
+		visits:         make(chan *visitRequest, 100),
+		mark:           mark,
+		trackers:       make(map[string]*commit.Tracker),
+		state:          NewSignal(PPStateIdle, PPStateRecovering, PPStateRunning, PPStateStopping, PPStateStopped),
+		onFail:         p.fail,
+		failed:         make(chan struct{}),
+		inStats:        make(map[string]*InputStats),
+		hwms:           make(map[string]int64),
+		outStat:        make(map[string]*OutputStats),
+	}
+	pp.acked.Store(-1)
+	pp.flushed = -1
+	if e := gg.GroupTable(); e != nil {
+		pp.tableTopic = e.Topic()
+		pp.table = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
+	}
+	if e := gg.LoopStream(); e != nil {
+		pp.loopTopic = e.Topic()
+	}
+	for _, e := range gg.JointTables() {
+		pp.joins[e.Topic()] = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
+	}
+	for _, e := range gg.OutputStreams() {
+		pp.outputs[e.Topic()] = e.Codec()
+	}
+	return pp
+}
+
+// tables returns the group table (if any) and the joins.
+func (pp *PartitionProcessor) tables() []*table.Partition {
+	var all []*table.Partition
+	if pp.table != nil {
+		all = append(all, pp.table)
+	}
+	for _, jt := range pp.joins {
+		all = append(all, jt)
+	}
+	return all
+}
+
+// Recovered reports whether the partition's tables are restored and it
+// processes (or, passive, follows) its partition.
+func (pp *PartitionProcessor) Recovered() bool { return pp.state.IsState(PPStateRunning) }
+
+// Start restores the partition's tables, cancelled by setupCtx, then starts
+// the goroutines that run until ctx is cancelled or Stop is called.
+func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
+	pp.state.SetState(PPStateRecovering)
+	pp.runCtx, pp.cancel = context.WithCancel(ctx)
+
+	if err := pp.recover(setupCtx); err != nil {
+		return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
+	}
+	if pp.mode == runModeRecoverOnly || setupCtx.Err() != nil {
+		return nil
+	}
+	for _, jt := range pp.joins {
+		pp.goFollow(jt)
+	}
+	switch pp.mode {
+	case runModeActive:
+		pp.wg.Add(1)
+		go func() {
+			defer pp.wg.Done()
+			if err := pp.run(); err != nil {
+				pp.fail(err)
+			}
+		}()
+	case runModePassive:
+		if pp.table != nil {
+			pp.goFollow(pp.table)
+		}
+	}
+	pp.state.SetState(PPStateRunning)
+	return nil
+}
+
+// recover opens and restores every table of the partition in parallel.
+func (pp *PartitionProcessor) recover(ctx context.Context) error {
+	tables := pp.tables()
+	errs := make([]error, len(tables))
+	var wg sync.WaitGroup
+	for i, t := range tables {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := t.Open(ctx); err != nil {
+				errs[i] = err
+				return
+			}
+			errs[i] = t.Recover(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// goFollow keeps a table caught up until the partition stops, restarting
+// after errors with the processor's backoff.
+func (pp *PartitionProcessor) goFollow(t *table.Partition) {
+	pp.wg.Add(1)
+	go func() {
+		defer pp.wg.Done()
+		backoff, err := pp.opts.builders.backoff()
+		if err != nil {
+			pp.fail(fmt.Errorf("building the backoff: %w", err))
+			return
+		}
+		err = table.Retry(pp.runCtx, t.Follow, backoff.Duration, backoff.Reset, func(err error) {
+			pp.log.Printf("following a table failed, retrying: %v", err)
+		})
+		if err != nil && pp.runCtx.Err() == nil {
+			pp.fail(err)
+		}
+	}()
+}
+
+// run is the partition's goroutine: it takes the messages of every input and
+// of the loop, and the visits, one at a time.
+func (pp *PartitionProcessor) run() error {
+	ticker := time.NewTicker(tableOffsetFlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-pp.runCtx.Done():
+			return nil
+		case <-pp.failed:
+			return nil
+		case msg := <-pp.input:
+			if err := pp.process(msg); err != nil {
+				return err
+			}
+		case v := <-pp.visits:
+			pp.visit(v)
+		case <-ticker.C:
+			pp.flushTableOffset()
+		}
+	}
+}
+
+func (pp *PartitionProcessor) tracker(topic string) *commit.Tracker {
+	t, ok := pp.trackers[topic]
+	if !ok {
+		t = new(commit.Tracker)
+		pp.trackers[topic] = t
+	}
+	return t
+}
+
+// process handles one message: decode it, call its callback, and let its
+// completion commit it.
+func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
+	tracker := pp.tracker(msg.Topic)
+	pp.countInput(msg)
+
+	if msg.Value == nil && pp.opts.nilHandling == NilIgnore {
+		if next, moved := tracker.Done(tracker.Start(msg.Offset)); moved {
+			pp.mark(msg.Topic, next)
+		}
+		return nil
+	}
+	cb := pp.graph.callbackOf(msg.Topic)
+	if cb == nil {
+		return pp.messageError(msg, fmt.Errorf("no callback for topic %s", msg.Topic))
+	}
+	var value interface{}
+	if msg.Value != nil || pp.opts.nilHandling == NilDecode {
+		var err error
+		if value, err = pp.graph.codecOf(msg.Topic).Decode(msg.Value); err != nil {
+			return pp.messageError(msg, fmt.Errorf("decoding the message: %w", err))
+		}
+	}
+
+	ctx := &messageContext{
+		pp:        pp,
+		msg:       msg,
+		topic:     Stream(msg.Topic),
+		key:       string(msg.Key),
+		offset:    msg.Offset,
+		timestamp: msg.Timestamp,
+		ticket:    tracker.Start(msg.Offset),
+	}
+	ctx.pending.Store(1)
+	ctx.onDone = func(ctx *messageContext, err error) {
+		defer pp.inflight.done()
+		if err != nil {
+			pp.fail(pp.messageError(ctx.msg, err))
+			return
+		}
+		if next, moved := tracker.Done(ctx.ticket); moved {
+			pp.mark(ctx.msg.Topic, next)
+		}
+	}
+	pp.inflight.add()
+	if err := pp.call(ctx, cb, value); err != nil {
+		ctx.finish(err)
+		return pp.messageError(msg, err)
+	}
+	ctx.returned.Store(true)
+	ctx.finish(nil)
+	return nil
+}
+
+// call runs a callback and turns its panics, Fail included, into errors.
+func (pp *PartitionProcessor) call(ctx *messageContext, cb ProcessCallback, value interface{}) (err error) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		ctx.returned.Store(true)
+		switch r := r.(type) {
+		case failure:
+			err = r.err
+		case error:
+			err = fmt.Errorf("panic in callback: %w\n%s", r, userStack())
+		default:
+			err = fmt.Errorf("panic in callback: %v\n%s", r, userStack())
+		}
+	}()
+	cb(pp.opts.contextWrapper(ctx), value)
+	return nil
+}
+
+func (pp *PartitionProcessor) messageError(msg *sarama.ConsumerMessage, err error) error {
+	var me *MessageError
+	if errors.As(err, &me) {
+		return err
+	}
+	return &MessageError{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset, Key: string(msg.Key), Err: err}
+}
+
+// fail records the partition's first error and stops the processor.
+func (pp *PartitionProcessor) fail(err error) {
+	pp.failMu.Lock()
+	first := pp.failErr == nil
+	if first {
+		pp.failErr = err
+		close(pp.failed)
+	}
+	pp.failMu.Unlock()
+	if first {
+		pp.onFail(err)
+	}
+}
+
+func (pp *PartitionProcessor) err() error {
+	pp.failMu.Lock()
+	defer pp.failMu.Unlock()
+	return pp.failErr
+}
+
+// ackedTableOffset records the offset of an acknowledged group table write;
+// acknowledgements may arrive out of order, the highest wins.
+func (pp *PartitionProcessor) ackedTableOffset(offset int64) {
+	for {
+		cur := pp.acked.Load()
+		if offset <= cur || pp.acked.CompareAndSwap(cur, offset) {
+			return
+		}
+	}
+}
+
+func (pp *PartitionProcessor) flushTableOffset() {
+	acked := pp.acked.Load()
+	if pp.table == nil || acked <= pp.flushed {
+		return
+	}
+	if err := pp.table.Storage().SetOffset(acked); err != nil {
+		pp.log.Printf("storing offset %d of table %s: %v", acked, pp.tableTopic, err)
+		return
+	}
+	pp.flushed = acked
+}
+
+// Stop stops the partition: it stops taking messages, waits (bounded) until
+// the messages already processed are acknowledged and committed, stores the
+// table offset and closes the tables. It returns the partition's error, if
+// any. Stop is idempotent.
+func (pp *PartitionProcessor) Stop() error {
+	pp.stopOnce.Do(func() {
+		pp.state.SetState(PPStateStopping)
+		if pp.cancel != nil {
+			pp.cancel()
+		}
+		pp.wg.Wait()
+		if !pp.inflight.wait(pp.opts.stopTimeout) {
+			pp.log.Printf("stopping with messages whose writes were not acknowledged within %v: they are not committed", pp.opts.stopTimeout)
+		}
+		pp.flushTableOffset()
+		var errs []error
+		for _, t := range pp.tables() {
+			if err := t.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := pp.err(); err != nil {
+			errs = append(errs, err)
+		}
+		pp.stopErr = errors.Join(errs...)
+		pp.state.SetState(PPStateStopped)
+	})
+	return pp.stopErr
+}
+
+// inflightCounter counts messages whose callback ran but that have not
+// settled, so Stop can wait for their acknowledgements.
+type inflightCounter struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{}
+}
+
+func (c *inflightCounter) add() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		c.zero = make(chan struct{})
+	}
+	c.n++
+}
+
+func (c *inflightCounter) done() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if c.n == 0 {
+		close(c.zero)
+	}
+}
+
+// wait waits until nothing is in flight or timeout passed; it reports
+// whether everything settled.
+func (c *inflightCounter) wait(timeout time.Duration) bool {
+	c.mu.Lock()
+	if c.n == 0 {
+		c.mu.Unlock()
+		return true
+	}
+	zero := c.zero
+	c.mu.Unlock()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-zero:
+		return true
+	case <-timer.C:
+		return false
+	}
+}

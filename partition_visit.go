@@ -1,0 +1,110 @@
+package goka
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// visit runs one visitor callback for one key in the partition's goroutine.
+// A visit commits nothing; it completes when everything it wrote is
+// acknowledged.
+func (pp *PartitionProcessor) visit(v *visitRequest) {
+	ctx := &messageContext{
+		pp:        pp,
+		topic:     Stream(v.name),
+		key:       v.key,
+		timestamp: time.Now(),
+		headers:   Headers{},
+	}
+	ctx.pending.Store(1)
+	ctx.onDone = func(_ *messageContext, err error) {
+		defer pp.inflight.done()
+		v.done(err)
+	}
+	pp.inflight.add()
+	if err := pp.call(ctx, v.cb, v.meta); err != nil {
+		err = fmt.Errorf("visitor %q failed on key %q (partition %d): %w", v.name, v.key, pp.partition, err)
+		ctx.finish(err)
+		pp.fail(err)
+		return
+	}
+	ctx.returned.Store(true)
+	ctx.finish(nil)
+}
+
+// VisitValues calls the visitor name for every key of the partition's table,
+// as it was when the visit started, in the partition's goroutine between
+// input messages. visited counts the keys whose visit completed.
+func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta interface{}, visited *int64) error {
+	cb := pp.graph.visitor(name)
+	if cb == nil {
+		return fmt.Errorf("visitor %q is not defined in group %q", name, pp.graph.Group())
+	}
+	if pp.table == nil {
+		return fmt.Errorf("cannot visit values in stateless processor %q", pp.graph.Group())
+	}
+	it, err := pp.table.Storage().Iterator()
+	if err != nil {
+		return fmt.Errorf("iterating table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+	}
+	defer it.Release()
+
+	var (
+		remaining atomic.Int64
+		errMu     sync.Mutex
+		firstErr  error
+		allDone   = make(chan struct{})
+	)
+	remaining.Store(1) // held by the pushing loop until every key is queued
+	release := func() {
+		if remaining.Add(-1) == 0 {
+			close(allDone)
+		}
+	}
+	done := func(err error) {
+		if err != nil {
+			errMu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			errMu.Unlock()
+		} else {
+			atomic.AddInt64(visited, 1)
+		}
+		release()
+	}
+
+	for it.Next() {
+		remaining.Add(1)
+		req := &visitRequest{key: string(it.Key()), name: name, meta: meta, cb: cb, done: done}
+		select {
+		case pp.visits <- req:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-pp.runCtx.Done():
+			return ErrVisitAborted
+		case <-pp.failed:
+			return ErrVisitAborted
+		}
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("iterating table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+	}
+	release()
+
+	select {
+	case <-allDone:
+		errMu.Lock()
+		defer errMu.Unlock()
+		return firstErr
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-pp.runCtx.Done():
+		return ErrVisitAborted
+	case <-pp.failed:
+		return ErrVisitAborted
+	}
+}

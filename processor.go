@@ -1,0 +1,479 @@
+package goka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/storage"
+)
+
+// ErrProcessorAlreadyRun is returned by a second call of Processor.Run: a
+// processor, like a view, runs once.
+var ErrProcessorAlreadyRun = errors.New("processor already run and terminated")
+
+// Processor runs the callbacks of a group graph on the partitions that the
+// Kafka consumer group assigns to it. Build one with NewProcessor and start it
+// with Run.
+type Processor struct {
+	brokers []string
+	graph   *GroupGraph
+	opts    *poptions
+	log     logger
+
+	numPartitions int32
+	lookups       map[string]*View
+
+	state *Signal
+
+	started atomic.Bool
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	errMu sync.Mutex
+	errs  []error
+	err   error
+
+	// Built by Run, used by the partitions.
+	producer Producer
+	consumer sarama.Consumer
+	tmgr     TopicManager
+
+	mu         sync.RWMutex
+	partitions map[int32]*PartitionProcessor
+}
+
+// NewProcessor validates the graph, applies the options, checks that the
+// inputs and joins are co-partitioned, creates the loop and group-table topics
+// when they are missing (and refuses a group table whose partition count
+// differs from the inputs'), and builds the views of the lookup tables.
+func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) (*Processor, error) {
+	if gg == nil {
+		return nil, errors.New("goka: NewProcessor: the group graph is nil")
+	}
+	if err := gg.Validate(); err != nil {
+		return nil, err
+	}
+	opts := new(poptions)
+	if err := opts.applyOptions(gg, options...); err != nil {
+		return nil, err
+	}
+	if globalConfig().Producer.RequiredAcks == sarama.NoResponse {
+		return nil, fmt.Errorf("processor %q: Producer.RequiredAcks must not be NoResponse: the processor needs acknowledged offsets to commit and to store its table offset", gg.Group())
+	}
+	p := &Processor{
+		brokers:    brokers,
+		graph:      gg,
+		opts:       opts,
+		log:        opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())),
+		lookups:    make(map[string]*View),
+		state:      NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
+		done:       make(chan struct{}),
+		partitions: make(map[int32]*PartitionProcessor),
+	}
+	if err := p.prepareTopics(); err != nil {
+		return nil, err
+	}
+	for _, e := range gg.LookupTables() {
+		v, err := NewView(brokers, Table(e.Topic()), e.Codec(),
+			WithViewLogger(opts.log),
+			WithViewHasher(opts.hasher),
+			WithViewClientID(opts.clientID),
+			WithViewTopicManagerBuilder(opts.builders.topicmgr),
+			WithViewStorageBuilder(opts.builders.storage),
+			WithViewConsumerSaramaBuilder(opts.builders.consumerSarama),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("processor %q: building the view of lookup table %s: %w", gg.Group(), e.Topic(), err)
+		}
+		p.lookups[e.Topic()] = v
+	}
+	return p, nil
+}
+
+// prepareTopics checks co-partitioning and creates the loop and table topics.
+func (p *Processor) prepareTopics() error {
+	tm, err := p.opts.builders.topicmgr(p.brokers)
+	if err != nil {
+		return fmt.Errorf("processor %q: building the topic manager: %w", p.graph.Group(), err)
+	}
+	defer tm.Close()
+
+	var topics []string
+	topics = append(topics, p.graph.InputStreams().Topics()...)
+	topics = append(topics, p.graph.JointTables().Topics()...)
+	npar, err := checkCopartitioned(tm, topics)
+	if err != nil {
+		return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+	}
+	p.numPartitions = int32(npar)
+	if loop := p.graph.LoopStream(); loop != nil {
+		if err := tm.EnsureStreamExists(loop.Topic(), npar); err != nil {
+			return fmt.Errorf("processor %q: ensuring loop topic %s: %w", p.graph.Group(), loop.Topic(), err)
+		}
+	}
+	if gt := p.graph.GroupTable(); gt != nil {
+		if err := tm.EnsureTableExists(gt.Topic(), npar); err != nil {
+			return fmt.Errorf("processor %q: ensuring group table %s: %w", p.graph.Group(), gt.Topic(), err)
+		}
+	}
+	// goka accepts a loop or table with another partition count and then
+	// reads keys from the wrong partitions; we refuse to start.
+	var created []string
+	if loop := p.graph.LoopStream(); loop != nil {
+		created = append(created, loop.Topic())
+	}
+	if gt := p.graph.GroupTable(); gt != nil {
+		created = append(created, gt.Topic())
+	}
+	if len(created) > 0 {
+		if _, err := checkCopartitioned(tm, append(topics, created...)); err != nil {
+			return fmt.Errorf("processor %q: the group's own topics do not match its inputs: %w", p.graph.Group(), err)
+		}
+	}
+	return nil
+}
+
+// newTablePartition builds the restore-and-follow machinery of one table
+// partition with the processor's storage and update callback.
+func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCallback) *table.Partition {
+	return table.New(table.Config{
+		Topic:     topic,
+		Partition: partition,
+		Builder:   p.opts.builders.storage,
+		Consumer:  p.consumer,
+		Offsets:   p.tmgr,
+		Update:    tableUpdate(cb),
+		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).Printf,
+	})
+}
+
+// tableUpdate adapts an UpdateCallback; DefaultUpdate becomes nil so the table
+// takes its faster built-in path.
+func tableUpdate(cb UpdateCallback) table.Update {
+	if cb == nil || reflect.ValueOf(cb).Pointer() == reflect.ValueOf(UpdateCallback(DefaultUpdate)).Pointer() {
+		return nil
+	}
+	return func(st storage.Storage, rec *table.Record) error {
+		ctx := DefaultUpdateContext{
+			topic:     Stream(rec.Topic),
+			partition: rec.Partition,
+			offset:    rec.Offset,
+			headers:   rec.Headers,
+			timestamp: rec.Timestamp,
+		}
+		return cb(ctx, st, rec.Key, rec.Value)
+	}
+}
+
+// Run runs the processor until ctx is cancelled or an error occurs, and
+// returns only after every goroutine it started has ended, the producer is
+// flushed, offsets are committed and stores are closed. A cancelled ctx gives
+// nil; a failed message gives a *MessageError.
+func (p *Processor) Run(ctx context.Context) (rerr error) {
+	if !p.started.CompareAndSwap(false, true) {
+		return ErrProcessorAlreadyRun
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p.errMu.Lock()
+	p.cancel = cancel
+	p.errMu.Unlock()
+	defer func() {
+		cancel()
+		p.errMu.Lock()
+		p.errs = append(p.errs, rerr)
+		p.err = errors.Join(p.errs...)
+		rerr = p.err
+		p.errMu.Unlock()
+		p.state.SetState(ProcStateStopped)
+		close(p.done)
+	}()
+	p.state.SetState(ProcStateStarting)
+
+	if err := p.connect(); err != nil {
+		return err
+	}
+	defer func() { rerr = errors.Join(rerr, p.disconnect()) }()
+
+	var lookups sync.WaitGroup
+	defer lookups.Wait()
+	defer cancel()
+	for topic, v := range p.lookups {
+		lookups.Add(1)
+		go func() {
+			defer lookups.Done()
+			if err := v.Run(ctx); err != nil {
+				p.fail(fmt.Errorf("running the view of lookup table %s: %w", topic, err))
+			}
+		}()
+	}
+	if err := p.waitForLookups(ctx); err != nil {
+		return err
+	}
+	if p.opts.recoverAhead {
+		if err := p.recoverAhead(ctx); err != nil {
+			return err
+		}
+	}
+	return p.consume(ctx)
+}
+
+// connect builds the clients the partitions share.
+func (p *Processor) connect() error {
+	var err error
+	if p.consumer, err = p.opts.builders.consumerSarama(p.brokers, p.opts.clientID); err != nil {
+		return fmt.Errorf("processor %q: building the table consumer: %w", p.graph.Group(), err)
+	}
+	if p.tmgr, err = p.opts.builders.topicmgr(p.brokers); err != nil {
+		p.consumer.Close()
+		return fmt.Errorf("processor %q: building the topic manager: %w", p.graph.Group(), err)
+	}
+	if p.producer, err = p.opts.builders.producer(p.brokers, p.opts.clientID, p.opts.hasher); err != nil {
+		p.consumer.Close()
+		p.tmgr.Close()
+		return fmt.Errorf("processor %q: building the producer: %w", p.graph.Group(), err)
+	}
+	return nil
+}
+
+// disconnect closes the shared clients; the producer last but one, after
+// every partition stopped, so pending writes are flushed.
+func (p *Processor) disconnect() error {
+	var errs []error
+	if err := p.producer.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the producer: %w", err))
+	}
+	if err := p.consumer.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the table consumer: %w", err))
+	}
+	if err := p.tmgr.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing the topic manager: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Processor) waitForLookups(ctx context.Context) error {
+	for topic, v := range p.lookups {
+		select {
+		case <-v.WaitRunning():
+		case <-ctx.Done():
+			if err := p.Error(); err != nil {
+				return err
+			}
+			if p.firstErr() != nil {
+				return p.firstErr()
+			}
+			return fmt.Errorf("processor %q: context closed while waiting for lookup table %s to recover: %w", p.graph.Group(), topic, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// consume joins the consumer group and runs one session after the other
+// until ctx is cancelled or a partition fails.
+func (p *Processor) consume(ctx context.Context) error {
+	cg, err := p.opts.builders.consumerGroup(p.brokers, string(p.graph.Group()), p.opts.clientID)
+	if err != nil {
+		return fmt.Errorf("processor %q: building the consumer group: %w", p.graph.Group(), err)
+	}
+	errsDone := make(chan struct{})
+	go func() {
+		defer close(errsDone)
+		for err := range cg.Errors() {
+			p.log.Printf("consumer group error: %v", err)
+		}
+	}()
+	handler := &groupHandler{p: p}
+	topics := p.graph.streamTopics()
+	var consumeErr error
+	for ctx.Err() == nil {
+		if err := cg.Consume(ctx, topics, handler); err != nil {
+			if ctx.Err() == nil {
+				consumeErr = fmt.Errorf("processor %q: consuming from the group: %w", p.graph.Group(), err)
+			}
+			break
+		}
+	}
+	closeErr := cg.Close()
+	<-errsDone
+	if closeErr != nil {
+		p.log.Printf("closing the consumer group: %v", closeErr)
+	}
+	return errors.Join(p.firstErr(), consumeErr)
+}
+
+// fail records a fatal error and stops Run.
+func (p *Processor) fail(err error) {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	if len(p.errs) == 0 {
+		p.errs = append(p.errs, err)
+	}
+	if p.cancel != nil {
+		p.cancel()
+	}
+}
+
+func (p *Processor) firstErr() error {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	if len(p.errs) > 0 {
+		return p.errs[0]
+	}
+	return nil
+}
+
+// Stop cancels Run and returns at once; wait on Done for Run to end. Unlike
+// goka's, it does nothing when Run was never called.
+func (p *Processor) Stop() {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	if p.cancel != nil {
+		p.cancel()
+	}
+}
+
+// Done is closed when Run has returned.
+func (p *Processor) Done() <-chan struct{} { return p.done }
+
+// Error returns what Run returned, once it has.
+func (p *Processor) Error() error {
+	p.errMu.Lock()
+	defer p.errMu.Unlock()
+	return p.err
+}
+
+// Graph returns the processor's group graph.
+func (p *Processor) Graph() *GroupGraph { return p.graph }
+
+// StateReader gives read access to the processor's state.
+func (p *Processor) StateReader() StateReader { return p.state }
+
+// Recovered reports whether every assigned partition is restored and running.
+func (p *Processor) Recovered() bool { return p.state.IsState(ProcStateRunning) }
+
+// Get returns the value of key in the group table, read from this instance's
+// local copy. It fails for a stateless processor and for keys of partitions
+// this instance does not hold (neither assigned nor hot standby).
+func (p *Processor) Get(key string) (interface{}, error) {
+	gt := p.graph.GroupTable()
+	if gt == nil {
+		return nil, fmt.Errorf("processor %q: can't get a value from a stateless processor", p.graph.Group())
+	}
+	partition, err := hashPartition(p.opts.hasher, key, p.numPartitions)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.RLock()
+	pp, ok := p.partitions[partition]
+	p.mu.RUnlock()
+	if !ok || pp.table == nil {
+		return nil, fmt.Errorf("processor %q: this processor does not contain partition %d of key %q", p.graph.Group(), partition, key)
+	}
+	data, err := pp.table.Storage().Get(key)
+	if err != nil {
+		return nil, fmt.Errorf("processor %q: reading key %q from partition %d: %w", p.graph.Group(), key, partition, err)
+	}
+	if data == nil {
+		return nil, nil
+	}
+	value, err := gt.Codec().Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("processor %q: decoding key %q of table %s: %w", p.graph.Group(), key, gt.Topic(), err)
+	}
+	return value, nil
+}
+
+// WaitForReady blocks until the processor runs with every assigned partition
+// recovered, or Run ended.
+func (p *Processor) WaitForReady() error { return p.WaitForReadyContext(context.Background()) }
+
+// WaitForReadyContext is WaitForReady that gives up when ctx is done.
+func (p *Processor) WaitForReadyContext(ctx context.Context) error {
+	for _, st := range []State{ProcStateStarting, ProcStateRunning} {
+		select {
+		case <-p.state.WaitForStateMin(st):
+		case <-p.done:
+			return p.Error()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	p.mu.RLock()
+	pps := make([]*PartitionProcessor, 0, len(p.partitions))
+	for _, pp := range p.partitions {
+		pps = append(pps, pp)
+	}
+	p.mu.RUnlock()
+	for _, pp := range pps {
+		select {
+		case <-pp.state.WaitForStateMin(PPStateRunning):
+		case <-p.done:
+			return p.Error()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the processor's partitions and lookups.
+func (p *Processor) Stats() *ProcessorStats { return p.StatsWithContext(context.Background()) }
+
+// StatsWithContext is Stats; ctx bounds the collection of lookup stats.
+func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
+	stats := &ProcessorStats{Group: make(map[int32]*PartitionProcStats), Lookup: make(map[string]*ViewStats)}
+	p.mu.RLock()
+	for partition, pp := range p.partitions {
+		stats.Group[partition] = pp.fetchStats()
+	}
+	p.mu.RUnlock()
+	for topic, v := range p.lookups {
+		stats.Lookup[topic] = v.Stats(ctx)
+	}
+	return stats
+}
+
+// VisitAll calls the visitor name for every key of every active partition.
+func (p *Processor) VisitAll(ctx context.Context, name string, meta interface{}) error {
+	_, err := p.VisitAllWithStats(ctx, name, meta)
+	return err
+}
+
+// VisitAllWithStats is VisitAll that also returns how many keys were visited.
+func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta interface{}) (int64, error) {
+	if p.graph.GroupTable() == nil {
+		return 0, fmt.Errorf("processor %q: cannot visit values in a stateless processor", p.graph.Group())
+	}
+	if p.graph.visitor(name) == nil {
+		return 0, fmt.Errorf("processor %q: visitor %q is not defined", p.graph.Group(), name)
+	}
+	p.mu.RLock()
+	var active []*PartitionProcessor
+	for _, pp := range p.partitions {
+		if pp.mode == runModeActive {
+			active = append(active, pp)
+		}
+	}
+	p.mu.RUnlock()
+	sort.Slice(active, func(i, j int) bool { return active[i].partition < active[j].partition })
+
+	var visited int64
+	errs := make([]error, len(active))
+	var wg sync.WaitGroup
+	for i, pp := range active {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = pp.VisitValues(ctx, name, meta, &visited)
+		}()
+	}
+	wg.Wait()
+	return atomic.LoadInt64(&visited), errors.Join(errs...)
+}

@@ -1,0 +1,161 @@
+package goka
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/kafkatest"
+	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/stretchr/testify/require"
+)
+
+// procEnv is one embedded broker and the options that make processors,
+// views and emitters on it fast and isolated from the global config.
+type procEnv struct {
+	t        *testing.T
+	cluster  *kafkatest.Cluster
+	brokers  []string
+	config   *sarama.Config
+	tmConfig *TopicManagerConfig
+}
+
+func newProcEnv(t *testing.T) *procEnv {
+	t.Helper()
+	cluster, err := kafkatest.NewCluster()
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+
+	config := DefaultConfig()
+	config.Consumer.Offsets.Initial = sarama.OffsetOldest
+	config.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
+	config.Consumer.MaxWaitTime = 20 * time.Millisecond
+	config.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
+	config.Producer.Flush.Frequency = 5 * time.Millisecond
+	tmc := NewTopicManagerConfig()
+	tmc.Table.Replication = 1
+	tmc.Stream.Replication = 1
+	return &procEnv{t: t, cluster: cluster, brokers: cluster.Addrs(), config: config, tmConfig: tmc}
+}
+
+func (e *procEnv) createTopic(topic string, partitions int32) {
+	e.t.Helper()
+	require.NoError(e.t, e.cluster.CreateTopic(topic, partitions, nil))
+}
+
+// options returns processor options using e's configs and the given storage.
+func (e *procEnv) options(sb storage.Builder, extra ...ProcessorOption) []ProcessorOption {
+	opts := []ProcessorOption{
+		WithStorageBuilder(sb),
+		WithTopicManagerBuilder(TopicManagerBuilderWithConfig(e.config, e.tmConfig)),
+		WithConsumerGroupBuilder(ConsumerGroupBuilderWithConfig(e.config)),
+		WithConsumerSaramaBuilder(SaramaConsumerBuilderWithConfig(e.config)),
+		WithProducerBuilder(ProducerBuilderWithConfig(e.config)),
+		WithLogger(testLogger{e.t}),
+	}
+	return append(opts, extra...)
+}
+
+func (e *procEnv) viewOptions(sb storage.Builder, extra ...ViewOption) []ViewOption {
+	opts := []ViewOption{
+		WithViewStorageBuilder(sb),
+		WithViewTopicManagerBuilder(TopicManagerBuilderWithConfig(e.config, e.tmConfig)),
+		WithViewConsumerSaramaBuilder(SaramaConsumerBuilderWithConfig(e.config)),
+		WithViewLogger(testLogger{e.t}),
+	}
+	return append(opts, extra...)
+}
+
+func (e *procEnv) emitter(topic Stream, c Codec) *Emitter {
+	e.t.Helper()
+	em, err := NewEmitter(e.brokers, topic, c, WithEmitterProducerBuilder(ProducerBuilderWithConfig(e.config)))
+	require.NoError(e.t, err)
+	return em
+}
+
+// running is a processor started in the background.
+type running struct {
+	proc   *Processor
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func (e *procEnv) start(proc *Processor) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{proc: proc, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- proc.Run(ctx) }()
+	e.t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(30 * time.Second):
+			e.t.Error("processor did not stop")
+		}
+	})
+	return r
+}
+
+// stop cancels the processor and returns Run's result.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after cancel")
+		return nil
+	}
+}
+
+// wait returns Run's result once it ended by itself.
+func (r *running) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+		return nil
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-ticker.C
+	}
+}
+
+type testLogger struct{ t *testing.T }
+
+func (l testLogger) Print(v ...interface{})                 { l.t.Log(v...) }
+func (l testLogger) Println(v ...interface{})               { l.t.Log(v...) }
+func (l testLogger) Printf(format string, v ...interface{}) { l.t.Logf(format, v...) }
+
+// counter is a callback that counts messages per key.
+func counter(ctx Context, msg interface{}) {
+	var n int64
+	if v := ctx.Value(); v != nil {
+		n = v.(int64)
+	}
+	ctx.SetValue(n + 1)
+}
+
+func keyOf(i int) string { return fmt.Sprintf("key-%03d", i) }
+
+var (
+	_ = codec.String{}
+)

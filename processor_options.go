@@ -1,0 +1,275 @@
+package goka
+
+import (
+	"fmt"
+	"hash"
+	"path/filepath"
+	"time"
+
+	"github.com/seed-b2c684ed/goka/storage"
+)
+
+// ProcessorOption configures a processor. Options apply in order; the last
+// one wins.
+type ProcessorOption func(*poptions, *GroupGraph)
+
+// NilHandling tells a processor what to do with a message whose value is nil.
+type NilHandling int
+
+const (
+	// NilIgnore commits messages with a nil value without calling the
+	// callback. The default.
+	NilIgnore NilHandling = iota
+	// NilProcess calls the callback with a nil msg, without decoding.
+	NilProcess
+	// NilDecode passes nil to the codec and the result to the callback.
+	NilDecode
+)
+
+// ContextWrapper wraps the Context of every callback, visits included, for
+// example to add tracing.
+type ContextWrapper func(ctx Context) Context
+
+// Tester is implemented by the tester package: it hands a processor, a view
+// or an emitter in-memory stand-ins for Kafka and storage.
+type Tester interface {
+	StorageBuilder() storage.Builder
+	ProducerBuilder() ProducerBuilder
+	ConsumerGroupBuilder() ConsumerGroupBuilder
+	ConsumerBuilder() SaramaConsumerBuilder
+	EmitterProducerBuilder() ProducerBuilder
+	TopicManagerBuilder() TopicManagerBuilder
+	RegisterGroupGraph(*GroupGraph) string
+	RegisterEmitter(Stream, Codec)
+	RegisterView(Table, Codec) string
+}
+
+const (
+	defaultPartitionChannelSize = 10
+	defaultBackoffResetTime     = time.Minute
+	// defaultStopTimeout bounds how long a stopping partition waits for the
+	// acknowledgements of messages already processed.
+	defaultStopTimeout = time.Minute
+)
+
+// DefaultProcessorStoragePath returns the directory a processor keeps its
+// tables in by default: /tmp/goka/processor/<group>.
+func DefaultProcessorStoragePath(group Group) string {
+	return filepath.Join("/tmp/goka", "processor", string(group))
+}
+
+// DefaultViewStoragePath returns the directory views keep their tables in by
+// default: /tmp/goka/view.
+func DefaultViewStoragePath() string {
+	return filepath.Join("/tmp/goka", "view")
+}
+
+// poptions is the configuration of a processor, filled by the options.
+type poptions struct {
+	log      logger
+	clientID string
+
+	updateCallback       UpdateCallback
+	nilHandling          NilHandling
+	hasher               func() hash.Hash32
+	partitionChannelSize int
+	hotStandby           bool
+	recoverAhead         bool
+	rebalanceCallback    RebalanceCallback
+	contextWrapper       ContextWrapper
+	defaultHeaders       Headers
+	backoffResetTime     time.Duration
+	stopTimeout          time.Duration
+
+	builders struct {
+		storage       storage.Builder
+		consumerSarama SaramaConsumerBuilder
+		consumerGroup ConsumerGroupBuilder
+		producer      ProducerBuilder
+		topicmgr      TopicManagerBuilder
+		backoff       BackoffBuilder
+	}
+}
+
+// WithUpdateCallback sets the callback that applies the records of the group
+// table and the joined tables while they are restored or followed. Lookups use
+// DefaultUpdate. Default: DefaultUpdate.
+func WithUpdateCallback(cb UpdateCallback) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.updateCallback = cb }
+}
+
+// WithClientID sets the Kafka client ID of the consumer group, the table
+// consumer, the producer and the lookup views. Default:
+// goka-processor-<group>.
+func WithClientID(clientID string) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.clientID = clientID }
+}
+
+// WithStorageBuilder sets the storage of the group table, the joins and the
+// lookups. Default: LevelDB under DefaultProcessorStoragePath(group).
+func WithStorageBuilder(sb storage.Builder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.builders.storage = sb }
+}
+
+// WithTopicManagerBuilder sets how topic managers are built. Default:
+// DefaultTopicManagerBuilder.
+func WithTopicManagerBuilder(tmb TopicManagerBuilder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.builders.topicmgr = tmb }
+}
+
+// WithConsumerGroupBuilder sets how the consumer group is built. Default:
+// DefaultConsumerGroupBuilder.
+func WithConsumerGroupBuilder(cgb ConsumerGroupBuilder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.builders.consumerGroup = cgb }
+}
+
+// WithConsumerSaramaBuilder sets how the consumer that reads tables is built.
+// Default: DefaultSaramaConsumerBuilder.
+func WithConsumerSaramaBuilder(cgb SaramaConsumerBuilder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.builders.consumerSarama = cgb }
+}
+
+// WithProducerBuilder sets how the producer is built. Default:
+// DefaultProducerBuilder.
+func WithProducerBuilder(pb ProducerBuilder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.builders.producer = pb }
+}
+
+// WithBackoffBuilder sets the backoff between restarts of tables that follow
+// a topic (joins, hot-standby tables) after an error. Default:
+// DefaultBackoffBuilder.
+func WithBackoffBuilder(bb BackoffBuilder) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.builders.backoff = bb }
+}
+
+// WithBackoffResetTimeout sets how long a table must run without error before
+// its backoff starts again from zero. Default: one minute.
+func WithBackoffResetTimeout(duration time.Duration) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.backoffResetTime = duration }
+}
+
+// WithPartitionChannelSize sets how many messages of a partition are buffered
+// ahead of its goroutine. Default: 10.
+func WithPartitionChannelSize(size int) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.partitionChannelSize = size }
+}
+
+// WithLogger sets the logger. Default: DefaultLogger().
+func WithLogger(l Logger) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.log = wrapLogger(l) }
+}
+
+// WithHasher sets the hash that maps keys to partitions, for Get, the
+// producer and the lookups. Default: FNV-1a, as goka.
+func WithHasher(hasher func() hash.Hash32) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.hasher = hasher }
+}
+
+// WithHotStandby makes the processor also follow every partition of the group
+// table it is not assigned, so that taking one over after a rebalance needs
+// little recovery.
+func WithHotStandby() ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.hotStandby = true }
+}
+
+// WithRecoverAhead makes Run restore every partition of the group table into
+// local storage before it joins the group, so that a persistent store has
+// little left to restore when partitions are assigned.
+func WithRecoverAhead() ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.recoverAhead = true }
+}
+
+// WithGroupGraphHook calls hook with the graph while the options are applied,
+// inside NewProcessor.
+func WithGroupGraphHook(hook func(gg *GroupGraph)) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { hook(gg) }
+}
+
+// WithRebalanceCallback sets the callback called at the start of every
+// consumer group session with the assigned partitions. Default:
+// DefaultRebalance.
+func WithRebalanceCallback(cb RebalanceCallback) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.rebalanceCallback = cb }
+}
+
+// WithNilHandling sets what happens to messages with a nil value. Default:
+// NilIgnore.
+func WithNilHandling(nh NilHandling) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.nilHandling = nh }
+}
+
+// WithContextWrapper wraps the Context of every callback.
+func WithContextWrapper(wrapper ContextWrapper) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.contextWrapper = wrapper }
+}
+
+// WithProducerDefaultHeaders sets headers added to every Emit and Loopback
+// (not to the group table writes of SetValue and Delete).
+func WithProducerDefaultHeaders(hdr Headers) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.defaultHeaders = hdr }
+}
+
+// WithTester runs the processor on the tester's in-memory Kafka and storage.
+func WithTester(t Tester) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) {
+		o.builders.storage = t.StorageBuilder()
+		o.builders.producer = t.ProducerBuilder()
+		o.builders.topicmgr = t.TopicManagerBuilder()
+		o.builders.consumerGroup = t.ConsumerGroupBuilder()
+		o.builders.consumerSarama = t.ConsumerBuilder()
+		o.partitionChannelSize = 0
+		o.clientID = t.RegisterGroupGraph(gg)
+	}
+}
+
+func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
+	o.clientID = fmt.Sprintf("goka-processor-%s", gg.Group())
+	o.updateCallback = DefaultUpdate
+	o.partitionChannelSize = defaultPartitionChannelSize
+	o.rebalanceCallback = DefaultRebalance
+	o.backoffResetTime = defaultBackoffResetTime
+	o.stopTimeout = defaultStopTimeout
+	o.builders.storage = storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group()))
+
+	for _, opt := range opts {
+		opt(o, gg)
+	}
+
+	if o.log == nil {
+		o.log = wrapLogger(nil)
+	}
+	if o.hasher == nil {
+		o.hasher = DefaultHasher()
+	}
+	if o.contextWrapper == nil {
+		o.contextWrapper = func(ctx Context) Context { return ctx }
+	}
+	if o.updateCallback == nil {
+		o.updateCallback = DefaultUpdate
+	}
+	if o.rebalanceCallback == nil {
+		o.rebalanceCallback = DefaultRebalance
+	}
+	if o.builders.storage == nil {
+		return fmt.Errorf("processor %q: the storage builder is nil", gg.Group())
+	}
+	if o.partitionChannelSize < 0 {
+		return fmt.Errorf("processor %q: negative partition channel size %d", gg.Group(), o.partitionChannelSize)
+	}
+	if o.builders.consumerSarama == nil {
+		o.builders.consumerSarama = DefaultSaramaConsumerBuilder
+	}
+	if o.builders.consumerGroup == nil {
+		o.builders.consumerGroup = DefaultConsumerGroupBuilder
+	}
+	if o.builders.producer == nil {
+		o.builders.producer = DefaultProducerBuilder
+	}
+	if o.builders.topicmgr == nil {
+		o.builders.topicmgr = DefaultTopicManagerBuilder
+	}
+	if o.builders.backoff == nil {
+		o.builders.backoff = DefaultBackoffBuilder
+	}
+	return nil
+}

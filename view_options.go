@@ -1,0 +1,133 @@
+package goka
+
+import (
+	"fmt"
+	"hash"
+	"time"
+
+	"github.com/seed-b2c684ed/goka/storage"
+)
+
+// ViewOption configures a view.
+type ViewOption func(*voptions, Table, Codec)
+
+type voptions struct {
+	log              logger
+	clientID         string
+	updateCallback   UpdateCallback
+	hasher           func() hash.Hash32
+	autoreconnect    bool
+	backoffResetTime time.Duration
+
+	builders struct {
+		storage        storage.Builder
+		consumerSarama SaramaConsumerBuilder
+		topicmgr       TopicManagerBuilder
+		backoff        BackoffBuilder
+	}
+}
+
+// WithViewLogger sets the view's logger. Default: DefaultLogger().
+func WithViewLogger(l Logger) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.log = wrapLogger(l) }
+}
+
+// WithViewCallback sets the callback that applies every record of the table
+// to the local storage. Default: DefaultUpdate.
+func WithViewCallback(cb UpdateCallback) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.updateCallback = cb }
+}
+
+// WithViewStorageBuilder sets the view's storage. Default: LevelDB under
+// DefaultViewStoragePath().
+func WithViewStorageBuilder(sb storage.Builder) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.builders.storage = sb }
+}
+
+// WithViewConsumerSaramaBuilder sets how the consumer that reads the table is
+// built. Default: DefaultSaramaConsumerBuilder.
+func WithViewConsumerSaramaBuilder(cgb SaramaConsumerBuilder) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.builders.consumerSarama = cgb }
+}
+
+// WithViewTopicManagerBuilder sets how the topic manager is built. Default:
+// DefaultTopicManagerBuilder.
+func WithViewTopicManagerBuilder(tmb TopicManagerBuilder) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.builders.topicmgr = tmb }
+}
+
+// WithViewBackoffBuilder sets the backoff between reconnects. Default:
+// DefaultBackoffBuilder.
+func WithViewBackoffBuilder(bb BackoffBuilder) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.builders.backoff = bb }
+}
+
+// WithViewBackoffResetTimeout sets how long a partition must run without
+// error before its backoff starts again from zero. Default: one minute.
+func WithViewBackoffResetTimeout(duration time.Duration) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.backoffResetTime = duration }
+}
+
+// WithViewHasher sets the hash that maps keys to partitions. Default: FNV-1a.
+func WithViewHasher(hasher func() hash.Hash32) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.hasher = hasher }
+}
+
+// WithViewClientID sets the Kafka client ID. Default: goka-view-<table>.
+func WithViewClientID(clientID string) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.clientID = clientID }
+}
+
+// WithViewAutoReconnect makes the view reconnect with backoff after errors
+// instead of ending Run; it keeps serving the values it has meanwhile, and
+// Run ends only when its context is cancelled.
+func WithViewAutoReconnect() ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.autoreconnect = true }
+}
+
+// WithViewRestartable is the old name of WithViewAutoReconnect.
+//
+// Deprecated: use WithViewAutoReconnect.
+func WithViewRestartable() ViewOption { return WithViewAutoReconnect() }
+
+// WithViewTester runs the view on the tester's in-memory Kafka and storage.
+func WithViewTester(t Tester) ViewOption {
+	return func(o *voptions, table Table, codec Codec) {
+		o.builders.storage = t.StorageBuilder()
+		o.builders.topicmgr = t.TopicManagerBuilder()
+		o.builders.consumerSarama = t.ConsumerBuilder()
+		o.clientID = t.RegisterView(table, codec)
+	}
+}
+
+func (o *voptions) applyOptions(table Table, codec Codec, opts ...ViewOption) error {
+	o.clientID = fmt.Sprintf("goka-view-%s", table)
+	o.updateCallback = DefaultUpdate
+	o.backoffResetTime = defaultBackoffResetTime
+	o.builders.storage = storage.DefaultBuilder(DefaultViewStoragePath())
+	for _, opt := range opts {
+		opt(o, table, codec)
+	}
+	if o.log == nil {
+		o.log = wrapLogger(nil)
+	}
+	if o.hasher == nil {
+		o.hasher = DefaultHasher()
+	}
+	if o.updateCallback == nil {
+		o.updateCallback = DefaultUpdate
+	}
+	if o.builders.storage == nil {
+		return fmt.Errorf("view %s: the storage builder is nil", table)
+	}
+	if o.builders.consumerSarama == nil {
+		o.builders.consumerSarama = DefaultSaramaConsumerBuilder
+	}
+	if o.builders.topicmgr == nil {
+		o.builders.topicmgr = DefaultTopicManagerBuilder
+	}
+	if o.builders.backoff == nil {
+		o.builders.backoff = DefaultBackoffBuilder
+	}
+	return nil
+}
