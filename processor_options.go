@@ -82,12 +82,12 @@ type poptions struct {
 	stopTimeout          time.Duration
 
 	builders struct {
-		storage       storage.Builder
+		storage        storage.Builder
 		consumerSarama SaramaConsumerBuilder
-		consumerGroup ConsumerGroupBuilder
-		producer      ProducerBuilder
-		topicmgr      TopicManagerBuilder
-		backoff       BackoffBuilder
+		consumerGroup  ConsumerGroupBuilder
+		producer       ProducerBuilder
+		topicmgr       TopicManagerBuilder
+		backoff        BackoffBuilder
 	}
 }
 
