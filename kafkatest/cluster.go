@@ -55,9 +55,13 @@ func NewCluster(opts ...Option) (*Cluster, error) {
 	c := &Cluster{conns: newConnTracker(), floor: new(versionFloor)}
 	ports := make([]int, cfg.brokers) // 0: a free port
 	ports[0] = cfg.port
+	listen := c.conns.listen
+	if cfg.advertise != nil {
+		listen = advertisedListen(listen, cfg.advertise)
+	}
 	kopts := []kfake.Opt{
 		kfake.Ports(ports...),
-		kfake.ListenFn(c.conns.listen),
+		kfake.ListenFn(listen),
 		kfake.DefaultNumPartitions(int(cfg.partitions)),
 		kfake.ClusterID("kafkatest"),
 	}
@@ -92,7 +96,8 @@ func NewCluster(opts ...Option) (*Cluster, error) {
 }
 
 // Addrs returns the "127.0.0.1:port" address of every broker, for
-// sarama.NewClient and the library's brokers argument.
+// sarama.NewClient and the library's brokers argument; with
+// WithAdvertisedAddr, the advertised addresses.
 func (c *Cluster) Addrs() []string {
 	return append([]string(nil), c.addrs...)
 }

@@ -9,6 +9,7 @@ type config struct {
 	seeds         []seed
 	brokerConfigs map[string]string
 	legacy        bool
+	advertise     func(listenAddr string) string
 }
 
 // seed is one WithSeedTopics call.
@@ -80,4 +81,15 @@ func WithBrokerConfig(key, value string) Option {
 // default those requests are refused as a Kafka 4.x broker refuses them.
 func WithLegacyProtocols() Option {
 	return func(c *config) { c.legacy = true }
+}
+
+// WithAdvertisedAddr makes each broker announce, in its metadata, the address
+// advertise returns instead of the one it listens on, so that clients connect
+// there: a test puts a proxy at that address, in front of the broker, to cut
+// and restore the clients' connections. advertise is called once for each
+// broker, in order, during NewCluster, with the broker's "127.0.0.1:port", and
+// must return a host:port; Addrs then returns the advertised addresses, and
+// the Cluster's own requests (CreateTopic) go through them too.
+func WithAdvertisedAddr(advertise func(listenAddr string) string) Option {
+	return func(c *config) { c.advertise = advertise }
 }
