@@ -13,5 +13,8 @@ func TestMain(m *testing.M) {
 		// sarama records metrics with go-metrics, whose first meter starts a
 		// process-wide ticker that runs until the process exits by design.
 		goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
+		// goleveldb's DB.Close does not wait for this goroutine: it drains the
+		// memory pool for up to a second after Close and then ends.
+		goleak.IgnoreTopFunction("github.com/syndtr/goleveldb/leveldb.(*DB).mpoolDrain"),
 	)
 }

@@ -18,6 +18,11 @@ import (
 // processor, like a view, runs once.
 var ErrProcessorAlreadyRun = errors.New("processor already run and terminated")
 
+// ErrPartitionNotReady is returned by Processor.Get for a key whose partition
+// this instance holds but has not opened yet: the session that assigned it
+// is still setting up. Retry after WaitForReady.
+var ErrPartitionNotReady = errors.New("partition not ready")
+
 // Processor runs the callbacks of a group graph on the partitions that the
 // Kafka consumer group assigns to it. Build one with NewProcessor and start it
 // with Run.
@@ -376,7 +381,11 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if !ok || pp.table == nil {
 		return nil, fmt.Errorf("processor %q: this processor does not contain partition %d of key %q", p.graph.Group(), partition, key)
 	}
-	data, err := pp.table.Storage().Get(key)
+	st := pp.table.Storage()
+	if st == nil {
+		return nil, fmt.Errorf("processor %q: partition %d of key %q is still opening its local table: %w", p.graph.Group(), partition, key, ErrPartitionNotReady)
+	}
+	data, err := st.Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("processor %q: reading key %q from partition %d: %w", p.graph.Group(), key, partition, err)
 	}

@@ -156,6 +156,88 @@ func counter(ctx Context, msg interface{}) {
 
 func keyOf(i int) string { return fmt.Sprintf("key-%03d", i) }
 
-var (
-	_ = codec.String{}
-)
+// processor builds a processor of gg on e with the given storage.
+func (e *procEnv) processor(gg *GroupGraph, sb storage.Builder, extra ...ProcessorOption) *Processor {
+	e.t.Helper()
+	proc, err := NewProcessor(e.brokers, gg, e.options(sb, extra...)...)
+	require.NoError(e.t, err)
+	return proc
+}
+
+// startReady starts proc and waits until every partition it was assigned
+// is recovered.
+func (e *procEnv) startReady(proc *Processor) *running {
+	e.t.Helper()
+	r := e.start(proc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(e.t, proc.WaitForReadyContext(ctx))
+	return r
+}
+
+// emitCounts sends perKey messages with value to each of keys keys
+// (interleaved, keyOf(0)..keyOf(keys-1)) and waits for every ack.
+func (e *procEnv) emitCounts(topic Stream, keys, perKey int, value string) {
+	e.t.Helper()
+	em := e.emitter(topic, new(codec.String))
+	for i := 0; i < perKey; i++ {
+		for k := 0; k < keys; k++ {
+			_, err := em.Emit(keyOf(k), value)
+			require.NoError(e.t, err)
+		}
+	}
+	require.NoError(e.t, em.Finish())
+}
+
+// emitSync sends one message and waits for its ack.
+func (e *procEnv) emitSync(topic Stream, c Codec, key string, value interface{}) {
+	e.t.Helper()
+	em := e.emitter(topic, c)
+	defer func() { require.NoError(e.t, em.Finish()) }()
+	require.NoError(e.t, em.EmitSync(key, value))
+}
+
+// committed returns the offset the group committed for a topic partition,
+// -1 when none, read with a cluster admin as an operator would.
+func (e *procEnv) committed(group, topic string, partition int32) int64 {
+	e.t.Helper()
+	admin, err := sarama.NewClusterAdmin(e.brokers, e.config)
+	require.NoError(e.t, err)
+	defer func() { require.NoError(e.t, admin.Close()) }()
+	resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: {partition}})
+	require.NoError(e.t, err)
+	block := resp.GetBlock(topic, partition)
+	if block == nil {
+		return -1
+	}
+	require.ErrorIs(e.t, block.Err, sarama.ErrNoError)
+	return block.Offset
+}
+
+// partitionOf returns the partition of key in a topic of n partitions.
+func partitionOf(t *testing.T, key string, n int32) int32 {
+	t.Helper()
+	p, err := hashPartition(DefaultHasher(), key, n)
+	require.NoError(t, err)
+	return p
+}
+
+// hasCounts reports whether proc's table holds want[key] for every key.
+func hasCounts(proc *Processor, want map[string]int64) bool {
+	for key, n := range want {
+		v, err := proc.Get(key)
+		if err != nil || v == nil || v.(int64) != n {
+			return false
+		}
+	}
+	return true
+}
+
+// uniformCounts is want for keys keys counted n times each.
+func uniformCounts(keys int, n int64) map[string]int64 {
+	want := make(map[string]int64, keys)
+	for k := 0; k < keys; k++ {
+		want[keyOf(k)] = n
+	}
+	return want
+}
