@@ -7,8 +7,11 @@ FUZZTIME  ?= 60s
 
 test: vet unit
 
+# The tester's QueueTracker.Seek(int64) is goka's signature, which vet's
+# stdmethods check mistakes for io.Seeker: that one check is off for tester.
 vet:
-	$(GO) vet $(PKGS)
+	$(GO) vet $$($(GO) list $(PKGS) | grep -v '/tester$$')
+	$(GO) vet -stdmethods=false ./tester
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 

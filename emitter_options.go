@@ -87,3 +87,12 @@ func WithEmitterDefaultHeaders(headers Headers) EmitterOption {
 		o.defaultHeaders = headers
 	}
 }
+
+// WithEmitterTester runs the emitter on the tester's in-memory Kafka.
+func WithEmitterTester(t Tester) EmitterOption {
+	return func(o *eoptions, topic Stream, codec Codec) {
+		o.builders.producer = t.EmitterProducerBuilder()
+		o.builders.topicmgr = t.TopicManagerBuilder()
+		t.RegisterEmitter(topic, codec)
+	}
+}

@@ -1,0 +1,71 @@
+package tester
+
+import "github.com/seed-b2c684ed/goka"
+
+// QueueTracker reads what was produced to a topic, from the moment it was
+// created on, for assertions on emitted messages.
+type QueueTracker struct {
+	tt     *Tester
+	topic  string
+	offset int64
+}
+
+// NewQueueTracker returns a tracker of topic that starts at the topic's
+// current end, so it sees only messages produced afterwards.
+func (tt *Tester) NewQueueTracker(topic string) *QueueTracker {
+	tt.waitStartup()
+	tt.broker.ensure(topic)
+	return &QueueTracker{tt: tt, topic: topic, offset: tt.broker.hwm(topic)}
+}
+
+// Next returns the next message decoded with the topic's registered codec,
+// and false when there is none.
+func (qt *QueueTracker) Next() (string, interface{}, bool) {
+	key, value, _, ok := qt.NextWithHeaders()
+	return key, value, ok
+}
+
+// NextWithHeaders is Next with the message's headers.
+func (qt *QueueTracker) NextWithHeaders() (string, interface{}, goka.Headers, bool) {
+	key, raw, headers, ok := qt.NextRawWithHeaders()
+	if !ok {
+		return "", nil, nil, false
+	}
+	if raw == nil {
+		return key, nil, headers, true
+	}
+	value, err := qt.tt.codecOf(qt.topic).Decode(raw)
+	if err != nil {
+		qt.tt.t.Fatalf("tester: decoding the message at offset %d of topic %s: %v", qt.offset-1, qt.topic, err)
+	}
+	return key, value, headers, true
+}
+
+// NextRaw returns the next message undecoded.
+func (qt *QueueTracker) NextRaw() (string, []byte, bool) {
+	key, value, _, ok := qt.NextRawWithHeaders()
+	return key, value, ok
+}
+
+// NextRawWithHeaders returns the next message undecoded, with its headers.
+func (qt *QueueTracker) NextRawWithHeaders() (string, []byte, goka.Headers, bool) {
+	qt.tt.waitIdle()
+	m := qt.tt.broker.at(qt.topic, qt.offset)
+	if m == nil {
+		return "", nil, nil, false
+	}
+	qt.offset++
+	return m.key, m.value, goka.HeadersFromSarama(m.headers), true
+}
+
+// Seek moves the tracker to offset.
+func (qt *QueueTracker) Seek(offset int64) { qt.offset = offset }
+
+// Hwm returns the topic's end: the offset its next message will get.
+func (qt *QueueTracker) Hwm() int64 {
+	qt.tt.waitIdle()
+	return qt.tt.broker.hwm(qt.topic)
+}
+
+// NextOffset returns the offset of the message Next returns next.
+func (qt *QueueTracker) NextOffset() int64 { return qt.offset }
