@@ -147,7 +147,7 @@ func (pc *partitionConsumer) stop() {
 
 func (pc *partitionConsumer) Messages() <-chan *sarama.ConsumerMessage { return pc.messages }
 func (pc *partitionConsumer) Errors() <-chan *sarama.ConsumerError     { return pc.errors }
-func (pc *partitionConsumer) HighWaterMarkOffset() int64              { return pc.tt.broker.hwm(pc.topic) }
-func (pc *partitionConsumer) Pause()                                  {}
-func (pc *partitionConsumer) Resume()                                 {}
-func (pc *partitionConsumer) IsPaused() bool                          { return false }
+func (pc *partitionConsumer) HighWaterMarkOffset() int64               { return pc.tt.broker.hwm(pc.topic) }
+func (pc *partitionConsumer) Pause()                                   {}
+func (pc *partitionConsumer) Resume()                                  {}
+func (pc *partitionConsumer) IsPaused() bool                           { return false }
