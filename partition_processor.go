@@ -31,6 +31,7 @@ type MessageError struct {
 	Err       error
 }
 
+// Error names the message and the cause.
 func (e *MessageError) Error() string {
 	return fmt.Sprintf("error processing message (topic=%s, partition=%d, offset=%d, key=%q): %v",
 		e.Topic, e.Partition, e.Offset, e.Key, e.Err)
