@@ -192,8 +192,16 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 	defer func() {
 		cancel()
 		p.errMu.Lock()
-		p.errs = append(p.errs, rerr)
-		p.err = errors.Join(p.errs...)
+		if rerr != nil {
+			p.errs = append(p.errs, rerr)
+		}
+		switch len(p.errs) {
+		case 0:
+		case 1:
+			p.err = p.errs[0] // unjoined, so a caller may type-assert it
+		default:
+			p.err = errors.Join(p.errs...)
+		}
 		rerr = p.err
 		p.errMu.Unlock()
 		p.state.SetState(ProcStateStopped)
@@ -218,12 +226,17 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			}
 		}()
 	}
-	if err := p.waitForLookups(ctx); err != nil {
+	if err := p.waitForLookups(ctx); err != nil || ctx.Err() != nil {
 		return err
 	}
 	if p.opts.recoverAhead {
-		if err := p.recoverAhead(ctx); err != nil {
+		// Errors of a cancelled recovery are the cancel's consequence: a
+		// failure that cancelled it was recorded by fail.
+		if err := p.recoverAhead(ctx); err != nil && ctx.Err() == nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
 	return p.consume(ctx)
@@ -268,11 +281,8 @@ func (p *Processor) waitForLookups(ctx context.Context) error {
 		select {
 		case <-v.WaitRunning():
 		case <-ctx.Done():
-			if err := p.Error(); err != nil {
-				return err
-			}
 			if p.firstErr() != nil {
-				return p.firstErr()
+				return nil // recorded already; Run returns it
 			}
 			return fmt.Errorf("processor %q: context closed while waiting for lookup table %s to recover: %w", p.graph.Group(), topic, ctx.Err())
 		}
@@ -310,7 +320,8 @@ func (p *Processor) consume(ctx context.Context) error {
 	if closeErr != nil {
 		p.log.Printf("closing the consumer group: %v", closeErr)
 	}
-	return errors.Join(p.firstErr(), consumeErr)
+	// A partition's failure was recorded by fail; Run returns it.
+	return consumeErr
 }
 
 // fail records a fatal error and stops Run.

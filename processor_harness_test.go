@@ -241,3 +241,14 @@ func uniformCounts(keys int, n int64) map[string]int64 {
 	}
 	return want
 }
+
+// newestOffset returns the high-water mark of a topic partition.
+func (e *procEnv) newestOffset(topic string, partition int32) int64 {
+	e.t.Helper()
+	client, err := sarama.NewClient(e.brokers, e.config)
+	require.NoError(e.t, err)
+	defer func() { require.NoError(e.t, client.Close()) }()
+	offset, err := client.GetOffset(topic, partition, sarama.OffsetNewest)
+	require.NoError(e.t, err)
+	return offset
+}
