@@ -12,6 +12,7 @@
 //	                                       read up to the high-water mark
 //	                                       taken at the start, then return
 //	Follow    -> Connecting -> Running     read new records until ctx ends
+//	                                       (stays Running right after Recover)
 //	Close     -> Stopped                   stop, wait, close the store
 //
 // Recover and Follow open the store themselves when Open was not called.

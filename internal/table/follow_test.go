@@ -307,3 +307,52 @@ func TestRetryKeepsThePartitionReadable(t *testing.T) {
 	assert.ErrorIs(t, errs[0], sarama.ErrNotLeaderForPartition)
 	assert.Equal(t, []int64{0, 1}, log.startOffsets())
 }
+
+// gatedOffsets holds GetOffset calls while its gate is set, so a test can
+// look at a partition in the middle of starting.
+type gatedOffsets struct {
+	Offsets
+	mu      sync.Mutex
+	gate    chan struct{} // nil: pass
+	waiting chan struct{} // receives when a call is held
+}
+
+func (g *gatedOffsets) GetOffset(topic string, partition int32, at int64) (int64, error) {
+	g.mu.Lock()
+	gate := g.gate
+	g.mu.Unlock()
+	if gate != nil {
+		g.waiting <- struct{}{}
+		<-gate
+	}
+	return g.Offsets.GetOffset(topic, partition, at)
+}
+
+// TestFollowStaysRunningAfterRecover checks that a follow started right after
+// a recovery does not show the partition as Connecting while it starts.
+func TestFollowStaysRunningAfterRecover(t *testing.T) {
+	log := newFakeLog(testTopic, testPartition)
+	fillLog(log, 3)
+	offsets := &gatedOffsets{Offsets: log, waiting: make(chan struct{}, 2)}
+	p := newPartition(t, log, storage.NewMemory(), func(c *Config) { c.Offsets = offsets })
+	require.NoError(t, p.Recover(context.Background()))
+
+	gate := make(chan struct{})
+	offsets.mu.Lock()
+	offsets.gate = gate
+	offsets.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runAsync(func() error { return p.Follow(ctx) })
+	select {
+	case <-offsets.waiting:
+	case <-time.After(waitTimeout):
+		t.Fatal("Follow did not look up its offsets")
+	}
+	assert.Equal(t, Running, p.Signal().State(), "starting to follow a recovered partition")
+	offsets.mu.Lock()
+	offsets.gate = nil
+	offsets.mu.Unlock()
+	close(gate)
+	cancel()
+	require.NoError(t, result(t, done))
+}

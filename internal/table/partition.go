@@ -323,7 +323,10 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 
 // Follow applies new records until ctx ends or Close is called, and then
 // returns nil. It starts after the store's offset, so it continues where
-// Recover stopped, and it is Running as soon as its consumer started. Used
+// Recover stopped, and it is Running as soon as its consumer started. Right
+// after a successful Recover it stays Running while it starts, instead of
+// passing through Connecting: a caller that has just seen the partition
+// recovered must not see it disconnected for the time of a lookup. Used
 // without Recover, it is goka's catch-up mode. Opens the store first if
 // Open was not called.
 //
@@ -340,7 +343,9 @@ func (p *Partition) Follow(ctx context.Context) (rerr error) {
 			p.fail()
 		}
 	}()
-	p.sig.SetState(Connecting)
+	if !p.sig.IsState(Running) {
+		p.sig.SetState(Connecting)
+	}
 	pos, err := p.position(st)
 	if err != nil {
 		return err
