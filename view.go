@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
@@ -19,11 +20,40 @@ var ErrViewNotRunning = errors.New("view is not running")
 // ErrViewAlreadyRun is returned by a second call of View.Run.
 var ErrViewAlreadyRun = errors.New("view already run")
 
+// ErrViewNotRecovered is returned, wrapped, by a read whose answer would be
+// "absent" while the view has not yet finished restoring the table: the key
+// may still arrive. goka answers nil in that case, just as for a key the
+// table does not have. Wait with View.WaitRecovered and read again.
+var ErrViewNotRecovered = errors.New("view has not recovered yet")
+
 // Getter reads a key of a table; Processor.Get and View.Get are Getters.
 type Getter func(string) (interface{}, error)
 
 // View is a read-only local copy of every partition of a table, restored from
 // Kafka and kept up to date while Run runs.
+//
+// # Reading during recovery and outages
+//
+// As in goka, a view serves what it has: while it catches up, and while it
+// reconnects after losing the brokers (WithViewAutoReconnect), Get returns
+// the values stored so far, which may be stale. Unlike goka, a view says
+// when "absent" cannot be trusted yet. Until every partition has been
+// restored once up to the end of the table as it was when Run started, a
+// read that would answer "absent" returns an error wrapping
+// ErrViewNotRecovered instead: Get and Has for a key not (yet) stored, and
+// Iterator and IteratorWithRange, which cannot tell which keys are missing.
+// A key that is already stored is returned without error, as goka does.
+// Once recovered, a view stays recovered for the rest of Run: absent answers
+// during a later outage are stale, like the values, but not refused.
+//
+// To wait for that point, call WaitRecovered, which also reports a Run that
+// ended without recovering; goka's WaitRunning and Recovered remain, and
+// follow the current state: they turn false again while the view
+// reconnects.
+//
+// Before Run has opened the local stores, and after it returned, every read
+// fails with ErrViewNotRunning (also wrapping ErrViewNotRecovered when the
+// view never recovered).
 type View struct {
 	brokers    []string
 	topic      string
@@ -35,12 +65,26 @@ type View struct {
 	state   *Signal
 	started atomic.Bool
 
+	// stateMu serialises updateState, so the view's state is always set from
+	// the partition states of the latest change.
+	stateMu sync.Mutex
+
+	// partRecovered[i] is set once partition i has been restored once;
+	// recovered is closed when all are, once the view's state shows it.
+	partRecovered []atomic.Bool
+	recoveredOnce sync.Once
+	recovered     chan struct{}
+
+	// done is closed when Run returns, after runErr is set.
+	done   chan struct{}
+	runErr error
+
 	mu     sync.RWMutex
-	tables []*table.Partition // indexed by partition; nil before Run
+	tables []*table.Partition // indexed by partition; nil before and after Run
 }
 
 // NewView builds a view of table. It asks Kafka for the table's partitions,
-// so the table must exist.
+// so the table must exist and be numbered 0..n-1.
 func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) (*View, error) {
 	opts := new(voptions)
 	if err := opts.applyOptions(topic, codec, options...); err != nil {
@@ -56,7 +100,7 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 	defer tm.Close()
 	partitions, err := tm.Partitions(string(topic))
 	if err != nil {
-		return nil, fmt.Errorf("view %s: fetching the partitions: %w", topic, err)
+		return nil, fmt.Errorf("view %s: fetching the partitions of topic %s: %w", topic, topic, err)
 	}
 	sort.Slice(partitions, func(i, j int) bool { return partitions[i] < partitions[j] })
 	for i, p := range partitions {
@@ -67,15 +111,22 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 	if len(partitions) == 0 {
 		return nil, fmt.Errorf("view %s: the topic has no partitions", topic)
 	}
-	return &View{
-		brokers:    brokers,
-		topic:      string(topic),
-		codec:      codec,
-		opts:       opts,
-		log:        opts.log.Prefix(fmt.Sprintf("View %s", topic)),
-		partitions: partitions,
-		state:      NewSignal(ViewStateIdle, ViewStateInitializing, ViewStateConnecting, ViewStateCatchUp, ViewStateRunning),
-	}, nil
+	v := &View{
+		brokers:       brokers,
+		topic:         string(topic),
+		codec:         codec,
+		opts:          opts,
+		log:           opts.log.Prefix(fmt.Sprintf("View %s", topic)),
+		partitions:    partitions,
+		state:         NewSignal(ViewStateIdle, ViewStateInitializing, ViewStateConnecting, ViewStateCatchUp, ViewStateRunning),
+		partRecovered: make([]atomic.Bool, len(partitions)),
+		recovered:     make(chan struct{}),
+		done:          make(chan struct{}),
+	}
+	if opts.deprecatedRestartable {
+		v.log.Printf("WithViewRestartable is deprecated, use WithViewAutoReconnect")
+	}
+	return v, nil
 }
 
 // Run restores every partition of the table and then follows it until ctx is
@@ -84,8 +135,12 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 // local stores before it returns, and a view runs only once.
 func (v *View) Run(ctx context.Context) (rerr error) {
 	if !v.started.CompareAndSwap(false, true) {
-		return ErrViewAlreadyRun
+		return fmt.Errorf("view %s: %w", v.topic, ErrViewAlreadyRun)
 	}
+	defer func() {
+		v.runErr = rerr
+		close(v.done)
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	v.state.SetState(ViewStateInitializing)
@@ -126,15 +181,17 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 		}
 	}()
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	// The view's state follows the lowest state of its partitions.
+	// The view's state follows the lowest state of its partitions. The
+	// observers are stopped before the tables close, so the closing
+	// partitions do not move the view through lower states.
+	var observing sync.WaitGroup
+	defer observing.Wait()
 	observers := make([]*StateChangeObserver, len(tables))
 	for i, t := range tables {
 		observers[i] = t.Signal().ObserveStateChange()
-		wg.Add(1)
+		observing.Add(1)
 		go func(o *StateChangeObserver) {
-			defer wg.Done()
+			defer observing.Done()
 			for range o.C() {
 				v.updateState(tables)
 			}
@@ -148,11 +205,11 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 
 	errs := make([]error, len(tables))
 	var runners sync.WaitGroup
-	for i, t := range tables {
+	for i := range tables {
 		runners.Add(1)
 		go func() {
 			defer runners.Done()
-			errs[i] = v.runPartition(ctx, t)
+			errs[i] = v.runPartition(ctx, tables, i)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -162,16 +219,27 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 	return errors.Join(errs...)
 }
 
-// runPartition restores one partition and follows it.
-func (v *View) runPartition(ctx context.Context, t *table.Partition) error {
+// runPartition restores one partition once and then follows it. With
+// auto-reconnect, a Kafka error sends it back to Connecting (its store stays
+// readable) and it tries again after the backoff: the restore if it never
+// completed, else only the follow, which starts after the stored offset and
+// so catches up with what was written meanwhile.
+func (v *View) runPartition(ctx context.Context, tables []*table.Partition, i int) error {
+	t := tables[i]
 	if err := t.Open(ctx); err != nil {
-		return err
+		return fmt.Errorf("view %s: %w", v.topic, err)
 	}
+	var began time.Time
 	run := func(ctx context.Context) error {
-		if !t.Signal().IsState(table.Running) {
+		began = time.Now()
+		if !v.partRecovered[i].Load() {
 			if err := t.Recover(ctx); err != nil {
 				return err
 			}
+			// Not left to the observers alone: WaitRecovered must not
+			// return before the view's state says Running.
+			v.partRecovered[i].Store(true)
+			v.updateState(tables)
 		}
 		return t.Follow(ctx)
 	}
@@ -180,33 +248,65 @@ func (v *View) runPartition(ctx context.Context, t *table.Partition) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return err
+		if err != nil {
+			return fmt.Errorf("view %s: %w", v.topic, err)
+		}
+		return nil
 	}
 	backoff, err := v.opts.builders.backoff()
 	if err != nil {
 		return fmt.Errorf("view %s: building the backoff: %w", v.topic, err)
 	}
-	err = table.Retry(ctx, run, backoff.Duration, backoff.Reset, func(err error) {
-		v.log.Printf("reconnecting after error: %v", err)
+	err = table.Retry(ctx, run, backoff.Duration, nil, func(err error) {
+		// A partition that ran for the reset timeout was healthy: this is a
+		// new outage, which starts again with short waits.
+		if time.Since(began) >= v.opts.backoffResetTime {
+			backoff.Reset()
+		}
+		v.log.Printf("partition %d: reconnecting after error: %v", v.partitions[i], err)
 	})
 	if ctx.Err() != nil {
 		return nil
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("view %s: %w", v.topic, err)
+	}
+	return nil
 }
 
-func (v *View) updateState(tables []*table.Partition) {
-	lowest := table.Running
-	for _, t := range tables {
-		if st := t.Signal().State(); st < lowest {
-			lowest = st
+// allRecovered reports whether every partition has been restored once.
+func (v *View) allRecovered() bool {
+	for i := range v.partRecovered {
+		if !v.partRecovered[i].Load() {
+			return false
 		}
+	}
+	return true
+}
+
+// updateState sets the view's state from the lowest state of its partitions.
+func (v *View) updateState(tables []*table.Partition) {
+	v.stateMu.Lock()
+	defer v.stateMu.Unlock()
+	lowest := table.Running
+	for i, t := range tables {
+		st := t.Signal().State()
+		if st == table.Running {
+			// A partition reaches Running only once restored. Marking it
+			// before the view's state can become Running means whoever
+			// sees Running (WaitRunning, a processor waiting for its
+			// lookups) never gets ErrViewNotRecovered.
+			v.partRecovered[i].Store(true)
+		}
+		lowest = min(lowest, st)
 	}
 	var state State
 	switch lowest {
-	case table.Stopped:
-		state = ViewStateIdle
-	case table.Initializing:
+	case table.Stopped, table.Initializing:
+		// goka maps Stopped to Idle, which shows a view that has just
+		// entered Run as Idle again until its stores open; during Run a
+		// stopped partition is one about to open. Run sets Idle itself
+		// when it returns.
 		state = ViewStateInitializing
 	case table.Connecting:
 		state = ViewStateConnecting
@@ -215,41 +315,75 @@ func (v *View) updateState(tables []*table.Partition) {
 	default:
 		state = ViewStateRunning
 	}
-	if v.started.Load() {
-		v.state.SetState(state)
+	v.state.SetState(state)
+	// Closed after the state is set, so that Recovered is true when
+	// WaitRecovered returns, unless the view has already lost a partition
+	// again.
+	if v.allRecovered() {
+		v.recoveredOnce.Do(func() { close(v.recovered) })
 	}
 }
 
-// table returns the partition of key, or an error when the view cannot be
+// notRunning is the error of a read while the stores are not open.
+func (v *View) notRunning() error {
+	if v.allRecovered() {
+		return fmt.Errorf("view %s: %w", v.topic, ErrViewNotRunning)
+	}
+	return fmt.Errorf("view %s: %w (%w)", v.topic, ErrViewNotRunning, ErrViewNotRecovered)
+}
+
+// openTables returns the partitions, or an error when the view cannot be
 // read.
-func (v *View) tableOf(key string) (*table.Partition, error) {
+func (v *View) openTables() ([]*table.Partition, error) {
 	v.mu.RLock()
 	tables := v.tables
 	v.mu.RUnlock()
 	if tables == nil || v.state.State() < ViewStateConnecting {
-		return nil, fmt.Errorf("view %s: %w", v.topic, ErrViewNotRunning)
+		return nil, v.notRunning()
+	}
+	return tables, nil
+}
+
+// tableOf returns the partition index of key and its table.
+func (v *View) tableOf(key string) (int32, *table.Partition, error) {
+	tables, err := v.openTables()
+	if err != nil {
+		return 0, nil, err
 	}
 	p, err := hashPartition(v.opts.hasher, key, int32(len(tables)))
 	if err != nil {
-		return nil, fmt.Errorf("view %s: %w", v.topic, err)
+		return 0, nil, fmt.Errorf("view %s: %w", v.topic, err)
 	}
-	return tables[p], nil
+	return p, tables[p], nil
+}
+
+// absent is the answer for a key the store does not have, given whether its
+// partition had been restored before the store was read.
+func (v *View) absent(key string, partition int32, recovered bool) error {
+	if recovered {
+		return nil
+	}
+	return fmt.Errorf("view %s: key %q not found in partition %d: %w", v.topic, key, partition, ErrViewNotRecovered)
 }
 
 // Get returns the value of key, or nil when the table has no such key. It
 // reads the local copy, which may lag behind Kafka while the view catches up
-// or reconnects; use Recovered or WaitRunning to know it has caught up.
+// or reconnects. Before the view has recovered, a missing key is an error
+// wrapping ErrViewNotRecovered instead of nil (see View).
 func (v *View) Get(key string) (interface{}, error) {
-	t, err := v.tableOf(key)
+	p, t, err := v.tableOf(key)
 	if err != nil {
 		return nil, err
 	}
+	// Read the flag before the store: a key missing from a store that was
+	// restored before the read is really missing.
+	recovered := v.partRecovered[p].Load()
 	data, err := t.Storage().Get(key)
 	if err != nil {
 		return nil, fmt.Errorf("view %s: reading key %q: %w", v.topic, key, err)
 	}
 	if data == nil {
-		return nil, nil
+		return nil, v.absent(key, p, recovered)
 	}
 	value, err := v.codec.Decode(data)
 	if err != nil {
@@ -258,31 +392,49 @@ func (v *View) Get(key string) (interface{}, error) {
 	return value, nil
 }
 
-// Has reports whether the table has key.
+// Has reports whether the table has key. Before the view has recovered,
+// false comes with an error wrapping ErrViewNotRecovered (see View).
 func (v *View) Has(key string) (bool, error) {
-	t, err := v.tableOf(key)
+	p, t, err := v.tableOf(key)
 	if err != nil {
 		return false, err
 	}
-	return t.Storage().Has(key)
+	recovered := v.partRecovered[p].Load()
+	has, err := t.Storage().Has(key)
+	if err != nil {
+		return false, fmt.Errorf("view %s: reading key %q: %w", v.topic, key, err)
+	}
+	if !has {
+		return false, v.absent(key, p, recovered)
+	}
+	return true, nil
 }
 
-// Evict removes key from the local copy only; the table topic is unchanged.
+// Evict removes key from the local copy only; the table topic is unchanged,
+// and a later update of the key in the topic brings it back.
 func (v *View) Evict(key string) error {
-	t, err := v.tableOf(key)
+	_, t, err := v.tableOf(key)
 	if err != nil {
 		return err
 	}
-	return t.Storage().Delete(key)
+	if err := t.Storage().Delete(key); err != nil {
+		return fmt.Errorf("view %s: evicting key %q: %w", v.topic, key, err)
+	}
+	return nil
 }
 
-// Iterator returns an iterator over every key of the table, in key order.
+// Iterator returns an iterator over every key of the table, in key order,
+// over a snapshot of the local copy. Before the view has recovered it
+// returns an error wrapping ErrViewNotRecovered (see View).
 func (v *View) Iterator() (Iterator, error) {
 	return v.iterate(func(st storage.Storage) (storage.Iterator, error) { return st.Iterator() })
 }
 
-// IteratorWithRange iterates the keys in [start, limit); with an empty limit
-// it iterates the keys that start with start (see package storage).
+// IteratorWithRange iterates the keys in [start, limit), in key order; with
+// an empty limit it iterates the keys that start with start, as goka's
+// LevelDB storage does (the exact range is the storage's, see package
+// storage). Before the view has recovered it returns an error wrapping
+// ErrViewNotRecovered.
 func (v *View) IteratorWithRange(start, limit string) (Iterator, error) {
 	return v.iterate(func(st storage.Storage) (storage.Iterator, error) {
 		return st.IteratorWithRange([]byte(start), []byte(limit))
@@ -290,18 +442,19 @@ func (v *View) IteratorWithRange(start, limit string) (Iterator, error) {
 }
 
 func (v *View) iterate(open func(storage.Storage) (storage.Iterator, error)) (Iterator, error) {
-	v.mu.RLock()
-	tables := v.tables
-	v.mu.RUnlock()
-	if tables == nil || v.state.State() < ViewStateConnecting {
-		return nil, fmt.Errorf("view %s: %w", v.topic, ErrViewNotRunning)
+	tables, err := v.openTables()
+	if err != nil {
+		return nil, err
+	}
+	if !v.allRecovered() {
+		return nil, fmt.Errorf("view %s: iterating: %w", v.topic, ErrViewNotRecovered)
 	}
 	iters := make([]storage.Iterator, 0, len(tables))
 	for i, t := range tables {
 		it, err := open(t.Storage())
 		if err != nil {
-			for _, open := range iters {
-				open.Release()
+			for _, opened := range iters {
+				opened.Release()
 			}
 			return nil, fmt.Errorf("view %s: iterating partition %d: %w", v.topic, i, err)
 		}
@@ -313,26 +466,61 @@ func (v *View) iterate(open func(storage.Storage) (storage.Iterator, error)) (It
 // Topic returns the table's topic.
 func (v *View) Topic() string { return v.topic }
 
-// Recovered reports whether every partition has caught up with the table.
+// Recovered reports whether every partition is caught up right now (state
+// Running). It turns false again while the view reconnects; to know whether
+// the view has recovered at all, use WaitRecovered.
 func (v *View) Recovered() bool { return v.state.IsState(ViewStateRunning) }
+
+// WaitRecovered waits until every partition has been restored once, up to
+// the end of the table as it was when Run started, and returns nil; from then
+// on reads no longer return ErrViewNotRecovered. It returns at once when
+// that already happened. It returns an error wrapping ErrViewNotRecovered
+// and ctx's error when ctx ends first, or wrapping ErrViewNotRecovered,
+// ErrViewNotRunning and Run's error when Run returned without recovering.
+// It may be called before Run.
+func (v *View) WaitRecovered(ctx context.Context) error {
+	select {
+	case <-v.recovered:
+		return nil
+	default:
+	}
+	select {
+	case <-v.recovered:
+		return nil
+	case <-v.done:
+		if v.allRecovered() {
+			return nil
+		}
+		if v.runErr != nil {
+			return fmt.Errorf("view %s: %w: %w: %w", v.topic, ErrViewNotRecovered, ErrViewNotRunning, v.runErr)
+		}
+		return fmt.Errorf("view %s: %w: %w: run returned", v.topic, ErrViewNotRecovered, ErrViewNotRunning)
+	case <-ctx.Done():
+		return fmt.Errorf("view %s: %w: %w", v.topic, ErrViewNotRecovered, ctx.Err())
+	}
+}
 
 // CurrentState returns the view's state: the lowest state of its partitions.
 func (v *View) CurrentState() ViewState { return v.state.State() }
 
-// WaitRunning returns a channel closed once the view has recovered.
+// WaitRunning returns a channel closed once the view is in the Running
+// state (now, if it is). It is never closed when Run fails first; prefer
+// WaitRecovered, which reports that.
 func (v *View) WaitRunning() <-chan struct{} { return v.state.WaitForState(ViewStateRunning) }
 
-// ObserveStateChanges returns an observer of the view's states. A reader that
-// falls behind never blocks the view; call Stop when done.
+// ObserveStateChanges returns an observer of the view's states, which first
+// receives the current state. A reader that falls behind never blocks the
+// view: it skips to the newest state. Call Stop when done.
 func (v *View) ObserveStateChanges() *StateChangeObserver { return v.state.ObserveStateChange() }
 
-// Stats returns a snapshot of the view's partitions.
+// Stats returns a snapshot of the view's partitions; it is empty while the
+// view is not running. It does not block, so ctx is not used.
 func (v *View) Stats(ctx context.Context) *ViewStats {
 	stats := &ViewStats{Partitions: make(map[int32]*TableStats)}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for i, t := range v.tables {
-		stats.Partitions[int32(i)] = newTableStats(t.Stats(), runModeActive)
+		stats.Partitions[v.partitions[i]] = newTableStats(t.Stats(), runModeActive)
 	}
 	return stats
 }

@@ -12,12 +12,16 @@ import (
 type ViewOption func(*voptions, Table, Codec)
 
 type voptions struct {
-	log              logger
-	clientID         string
-	updateCallback   UpdateCallback
-	hasher           func() hash.Hash32
-	autoreconnect    bool
-	backoffResetTime time.Duration
+	log            logger
+	clientID       string
+	updateCallback UpdateCallback
+	hasher         func() hash.Hash32
+	autoreconnect  bool
+	// deprecatedRestartable makes NewView log that WithViewRestartable is
+	// deprecated, through the view's logger, wherever it sits among the
+	// options.
+	deprecatedRestartable bool
+	backoffResetTime      time.Duration
 
 	builders struct {
 		storage        storage.Builder
@@ -85,10 +89,16 @@ func WithViewAutoReconnect() ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.autoreconnect = true }
 }
 
-// WithViewRestartable is the old name of WithViewAutoReconnect.
+// WithViewRestartable is the old name of WithViewAutoReconnect. Like goka's,
+// it logs a deprecation warning, through the view's logger when NewView runs.
 //
 // Deprecated: use WithViewAutoReconnect.
-func WithViewRestartable() ViewOption { return WithViewAutoReconnect() }
+func WithViewRestartable() ViewOption {
+	return func(o *voptions, table Table, codec Codec) {
+		o.autoreconnect = true
+		o.deprecatedRestartable = true
+	}
+}
 
 // WithViewTester runs the view on the tester's in-memory Kafka and storage.
 func WithViewTester(t Tester) ViewOption {
