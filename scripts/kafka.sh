@@ -23,6 +23,7 @@
 #   KAFKA_STOP_TIMEOUT    seconds to wait after SIGTERM before SIGKILL (30)
 #   KAFKA_MAVEN_REPO      local Maven repository to use instead of ~/.m2/repository
 set -euo pipefail
+shopt -s inherit_errexit
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
 KAFKA_PORT="${KAFKA_PORT:-9092}"
@@ -55,7 +56,7 @@ die() {
 java_bin() {
 	if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
 		printf '%s\n' "$JAVA_HOME/bin/java"
-	elif command -v java >/dev/null 2>&1; then
+	elif [[ -x "$(command -v java 2>/dev/null || true)" ]]; then
 		command -v java
 	else
 		die "java not found: Kafka $KAFKA_VERSION needs Java 17 or later (set JAVA_HOME or put java on PATH)"
@@ -65,7 +66,7 @@ java_bin() {
 # run_java CLASS ARGS... runs one of Kafka's main classes on the cached jars.
 run_java() {
 	local java
-	java="$(java_bin)"
+	java="$(java_bin)" || exit 1
 	"$java" -Xmx256m -Dlog4j2.configurationFile="$KAFKA_DATA/log4j2.properties" \
 		-cp "$LIBS/*" "$@"
 }
@@ -317,6 +318,7 @@ cmd_start() {
 		printf '%s\n' "$BROKER"
 		return 0
 	fi
+	java_bin >/dev/null # fail before touching KAFKA_DATA
 	[[ -f "$STAMP" ]] || cmd_install
 	local port
 	for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
@@ -327,7 +329,7 @@ cmd_start() {
 	format_storage
 
 	local java started=$SECONDS
-	java="$(java_bin)"
+	java="$(java_bin)" || exit 1
 	# shellcheck disable=SC2086 # KAFKA_HEAP_OPTS holds several flags
 	nohup "$java" $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
 		-Djava.awt.headless=true \
