@@ -97,7 +97,7 @@ func (e *viewEnv) createTable(topic string, partitions int32) {
 
 // write sends key/value pairs to topic and waits for every ack; a nil value
 // is a tombstone.
-func (e *viewEnv) write(topic string, pairs ...kv) {
+func (e *viewEnv) write(topic string, pairs ...tableRecord) {
 	e.t.Helper()
 	em, err := NewEmitter(e.brokers, Stream(topic), new(codec.String),
 		WithEmitterProducerBuilder(ProducerBuilderWithConfig(e.writer)))
@@ -112,14 +112,14 @@ func (e *viewEnv) write(topic string, pairs ...kv) {
 	require.NoError(e.t, em.Finish())
 }
 
-// kv is one record to write; value nil is a tombstone.
-type kv struct {
+// tableRecord is one record to write; value nil is a tombstone.
+type tableRecord struct {
 	key   string
 	value *string
 }
 
-func set(key, value string) kv { return kv{key: key, value: &value} }
-func del(key string) kv        { return kv{key: key} }
+func upsert(key, value string) tableRecord { return tableRecord{key: key, value: &value} }
+func tombstone(key string) tableRecord     { return tableRecord{key: key} }
 
 // options are the view options of e with memory storage.
 func (e *viewEnv) options(extra ...ViewOption) []ViewOption {
@@ -190,8 +190,8 @@ func (r *viewRun) recovered(t *testing.T) {
 	require.NoError(t, r.WaitRecovered(ctx))
 }
 
-// getString reads key, which must hold a string or be absent ("").
-func getString(t *testing.T, v *View, key string) string {
+// viewString reads key, which must hold a string or be absent ("").
+func viewString(t *testing.T, v *View, key string) string {
 	t.Helper()
 	value, err := v.Get(key)
 	require.NoError(t, err, "Get(%q)", key)
@@ -254,8 +254,8 @@ func (r *stateRecorder) stop() []State {
 	return rest
 }
 
-// errorsIs reports whether err matches every target.
-func errorsIs(err error, targets ...error) bool {
+// matchesAll reports whether err matches every target.
+func matchesAll(err error, targets ...error) bool {
 	for _, target := range targets {
 		if !errors.Is(err, target) {
 			return false

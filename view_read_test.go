@@ -19,9 +19,9 @@ import (
 func TestViewGetHasEvict(t *testing.T) {
 	e := newViewEnv(t, false)
 	e.createTable("users", 3)
-	var pairs []kv
+	var pairs []tableRecord
 	for i := range 30 {
-		pairs = append(pairs, set(keyOf(i), fmt.Sprintf("value-%d", i)))
+		pairs = append(pairs, upsert(keyOf(i), fmt.Sprintf("value-%d", i)))
 	}
 	e.write("users", pairs...)
 
@@ -29,7 +29,7 @@ func TestViewGetHasEvict(t *testing.T) {
 	v.recovered(t)
 	assert.Equal(t, "users", v.Topic())
 	for i := range 30 {
-		assert.Equal(t, fmt.Sprintf("value-%d", i), getString(t, v.View, keyOf(i)))
+		assert.Equal(t, fmt.Sprintf("value-%d", i), viewString(t, v.View, keyOf(i)))
 		has, err := v.Has(keyOf(i))
 		require.NoError(t, err)
 		assert.True(t, has)
@@ -45,8 +45,8 @@ func TestViewGetHasEvict(t *testing.T) {
 
 	t.Log("Evict forgets a key locally; the topic keeps it")
 	require.NoError(t, v.Evict(keyOf(7)))
-	assert.Equal(t, "", getString(t, v.View, keyOf(7)))
-	assert.Equal(t, "value-7", lastValue(t, e, "users", keyOf(7)))
+	assert.Equal(t, "", viewString(t, v.View, keyOf(7)))
+	assert.Equal(t, "value-7", topicValue(t, e, "users", keyOf(7)))
 
 	stats := v.Stats(t.Context())
 	require.Len(t, stats.Partitions, 3)
@@ -64,8 +64,8 @@ func TestViewGetHasEvict(t *testing.T) {
 	assert.Empty(t, v.Stats(t.Context()).Partitions)
 }
 
-// lastValue reads the newest record of key straight from the topic.
-func lastValue(t *testing.T, e *viewEnv, topic, key string) string {
+// topicValue reads the newest record of key straight from the topic.
+func topicValue(t *testing.T, e *viewEnv, topic, key string) string {
 	t.Helper()
 	client, err := sarama.NewClient(e.brokers, e.writer)
 	require.NoError(t, err)
@@ -83,8 +83,8 @@ func lastValue(t *testing.T, e *viewEnv, topic, key string) string {
 	return value
 }
 
-// iterated drains it into "key=value" strings.
-func iterated(t *testing.T, it Iterator) []string {
+// drainIterator drains it into "key=value" strings.
+func drainIterator(t *testing.T, it Iterator) []string {
 	t.Helper()
 	defer it.Release()
 	var got []string
@@ -105,14 +105,14 @@ func TestViewIterators(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newViewEnv(t, false)
 			e.createTable("table", 3)
-			e.write("table", set("b/2", "4"), set("a/1", "1"), set("c", "6"), set("ab", "3"), set("a/2", "2"), set("b/1", "5"))
+			e.write("table", upsert("b/2", "4"), upsert("a/1", "1"), upsert("c", "6"), upsert("ab", "3"), upsert("a/2", "2"), upsert("b/1", "5"))
 
 			v := e.run(e.newView("table", WithViewStorageBuilder(sb(t))))
 			v.recovered(t)
 
 			it, err := v.Iterator()
 			require.NoError(t, err)
-			assert.Equal(t, []string{"a/1=1", "a/2=2", "ab=3", "b/1=5", "b/2=4", "c=6"}, iterated(t, it),
+			assert.Equal(t, []string{"a/1=1", "a/2=2", "ab=3", "b/1=5", "b/2=4", "c=6"}, drainIterator(t, it),
 				"every partition merged in key order")
 
 			for _, tc := range []struct {
@@ -128,7 +128,7 @@ func TestViewIterators(t *testing.T) {
 			} {
 				it, err := v.IteratorWithRange(tc.start, tc.limit)
 				require.NoError(t, err)
-				assert.Equal(t, tc.want, iterated(t, it), "range %q, %q", tc.start, tc.limit)
+				assert.Equal(t, tc.want, drainIterator(t, it), "range %q, %q", tc.start, tc.limit)
 			}
 
 			t.Log("Seek lands on the first key at or after the given one; Next moves past it")
@@ -152,27 +152,27 @@ func TestViewIterators(t *testing.T) {
 func TestViewCatchesUpNewUpdates(t *testing.T) {
 	e := newViewEnv(t, false)
 	e.createTable("table", 2)
-	e.write("table", set("kept", "1"), set("changed", "old"), set("deleted", "x"))
+	e.write("table", upsert("kept", "1"), upsert("changed", "old"), upsert("deleted", "x"))
 
 	v := e.run(e.newView("table"))
 	v.recovered(t)
 	require.True(t, v.Recovered())
-	assert.Equal(t, "old", getString(t, v.View, "changed"))
+	assert.Equal(t, "old", viewString(t, v.View, "changed"))
 
-	e.write("table", set("changed", "new"), del("deleted"), set("added", "2"))
+	e.write("table", upsert("changed", "new"), tombstone("deleted"), upsert("added", "2"))
 	eventually(t, "the view to see the new records", func() bool {
-		return getString(t, v.View, "changed") == "new" &&
-			getString(t, v.View, "deleted") == "" &&
-			getString(t, v.View, "added") == "2"
+		return viewString(t, v.View, "changed") == "new" &&
+			viewString(t, v.View, "deleted") == "" &&
+			viewString(t, v.View, "added") == "2"
 	})
-	assert.Equal(t, "1", getString(t, v.View, "kept"))
+	assert.Equal(t, "1", viewString(t, v.View, "kept"))
 	assert.True(t, v.Recovered(), "following new records keeps the view Running")
 }
 
 func TestViewUpdateCallback(t *testing.T) {
 	e := newViewEnv(t, false)
 	e.createTable("table", 1)
-	e.write("table", set("a", "hello"), set("b", "world"))
+	e.write("table", upsert("a", "hello"), upsert("b", "world"))
 
 	// The callback decides what the view stores: here the upper case, and
 	// nothing for "b".
@@ -184,14 +184,14 @@ func TestViewUpdateCallback(t *testing.T) {
 	}
 	v := e.run(e.newView("table", WithViewCallback(upper)))
 	v.recovered(t)
-	assert.Equal(t, "HELLO", getString(t, v.View, "a"))
-	assert.Equal(t, "", getString(t, v.View, "b"))
+	assert.Equal(t, "HELLO", viewString(t, v.View, "a"))
+	assert.Equal(t, "", viewString(t, v.View, "b"))
 }
 
-// firstPartition is a hasher that puts every key in partition 0.
-type firstPartition struct{ hash.Hash32 }
+// partitionZeroHash is a hasher that puts every key in partition 0.
+type partitionZeroHash struct{ hash.Hash32 }
 
-func (firstPartition) Sum32() uint32 { return 0 }
+func (partitionZeroHash) Sum32() uint32 { return 0 }
 
 func TestViewHasher(t *testing.T) {
 	e := newViewEnv(t, false)
@@ -209,15 +209,15 @@ func TestViewHasher(t *testing.T) {
 	}
 	require.NoError(t, producer.Close())
 
-	hasher := func() hash.Hash32 { return firstPartition{fnv.New32a()} }
+	hasher := func() hash.Hash32 { return partitionZeroHash{fnv.New32a()} }
 	custom := e.run(e.newView("table", WithViewHasher(hasher)))
 	standard := e.run(e.newView("table"))
 	custom.recovered(t)
 	standard.recovered(t)
 	var misses int
 	for i := range 8 {
-		assert.Equal(t, "v", getString(t, custom.View, keyOf(i)), "the custom hasher looks in partition 0")
-		if getString(t, standard.View, keyOf(i)) == "" {
+		assert.Equal(t, "v", viewString(t, custom.View, keyOf(i)), "the custom hasher looks in partition 0")
+		if viewString(t, standard.View, keyOf(i)) == "" {
 			misses++
 		}
 	}
@@ -256,18 +256,18 @@ func TestViewRunsOnce(t *testing.T) {
 func TestViewStorage(t *testing.T) {
 	e := newViewEnv(t, false)
 	e.createTable("table", 1)
-	e.write("table", set("a", "1"), set("b", "2"))
+	e.write("table", upsert("a", "1"), upsert("b", "2"))
 	dir := t.TempDir()
 
 	first := e.run(e.newView("table", WithViewStorageBuilder(storage.DefaultBuilder(dir))))
 	first.recovered(t)
 	require.NoError(t, first.stop(t))
 
-	e.write("table", set("c", "3"))
+	e.write("table", upsert("c", "3"))
 	second := e.run(e.newView("table", WithViewStorageBuilder(storage.DefaultBuilder(dir))))
 	second.recovered(t)
-	assert.Equal(t, "1", getString(t, second.View, "a"))
-	assert.Equal(t, "3", getString(t, second.View, "c"))
+	assert.Equal(t, "1", viewString(t, second.View, "a"))
+	assert.Equal(t, "3", viewString(t, second.View, "c"))
 	stats := second.Stats(t.Context())
 	assert.Equal(t, uint(1), stats.Partitions[0].Input.Count, "only the new record is read")
 	assert.WithinDuration(t, time.Now(), stats.Partitions[0].Recovery.RecoveryTime, kafkaWait)

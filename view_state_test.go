@@ -15,20 +15,20 @@ import (
 func TestViewStates(t *testing.T) {
 	e := newViewEnv(t, false)
 	e.createTable("table", 3)
-	e.write("table", set("a", "1"), set("b", "2"), set("c", "3"))
+	e.write("table", upsert("a", "1"), upsert("b", "2"), upsert("c", "3"))
 	v := e.newView("table")
 
 	t.Log("before Run nothing can be read, and the error says the view never recovered")
 	assert.Equal(t, ViewStateIdle, v.CurrentState())
 	assert.False(t, v.Recovered())
 	_, err := v.Get("a")
-	assert.True(t, errorsIs(err, ErrViewNotRunning, ErrViewNotRecovered), "Get: %v", err)
+	assert.True(t, matchesAll(err, ErrViewNotRunning, ErrViewNotRecovered), "Get: %v", err)
 	_, err = v.Has("a")
-	assert.True(t, errorsIs(err, ErrViewNotRunning, ErrViewNotRecovered), "Has: %v", err)
+	assert.True(t, matchesAll(err, ErrViewNotRunning, ErrViewNotRecovered), "Has: %v", err)
 	_, err = v.Iterator()
-	assert.True(t, errorsIs(err, ErrViewNotRunning, ErrViewNotRecovered), "Iterator: %v", err)
+	assert.True(t, matchesAll(err, ErrViewNotRunning, ErrViewNotRecovered), "Iterator: %v", err)
 	_, err = v.IteratorWithRange("a", "b")
-	assert.True(t, errorsIs(err, ErrViewNotRunning, ErrViewNotRecovered), "IteratorWithRange: %v", err)
+	assert.True(t, matchesAll(err, ErrViewNotRunning, ErrViewNotRecovered), "IteratorWithRange: %v", err)
 	assert.ErrorIs(t, v.Evict("a"), ErrViewNotRunning)
 
 	states := recordStates(v)
@@ -70,9 +70,9 @@ func (e *viewEnv) cutWhenRunStarts() ViewOption {
 	})
 }
 
-// prefilled builds memory stores and puts key=value into the store of the
+// prefilledStores builds memory stores and puts key=value into the store of the
 // partition that owns key, as a store kept from an earlier run would hold.
-func prefilled(t *testing.T, partitions int32, key, value string) storage.Builder {
+func prefilledStores(t *testing.T, partitions int32, key, value string) storage.Builder {
 	t.Helper()
 	owner, err := hashPartition(DefaultHasher(), key, partitions)
 	require.NoError(t, err)
@@ -90,11 +90,11 @@ func prefilled(t *testing.T, partitions int32, key, value string) storage.Builde
 func TestViewNotRecoveredSignal(t *testing.T) {
 	e := newViewEnv(t, true)
 	e.createTable("table", 2)
-	e.write("table", set("fresh", "1"))
+	e.write("table", upsert("fresh", "1"))
 
 	v := e.run(e.newView("table",
 		e.cutWhenRunStarts(),
-		WithViewStorageBuilder(prefilled(t, 2, "cached", "old")),
+		WithViewStorageBuilder(prefilledStores(t, 2, "cached", "old")),
 		WithViewAutoReconnect(),
 		WithViewBackoffBuilder(func() (Backoff, error) { return NewSimpleBackoff(50*time.Millisecond, 500*time.Millisecond), nil }),
 	))
@@ -103,7 +103,7 @@ func TestViewNotRecoveredSignal(t *testing.T) {
 	})
 
 	t.Log("what the store holds is served; what it lacks is not claimed absent")
-	assert.Equal(t, "old", getString(t, v.View, "cached"))
+	assert.Equal(t, "old", viewString(t, v.View, "cached"))
 	has, err := v.Has("cached")
 	require.NoError(t, err)
 	assert.True(t, has)
@@ -122,18 +122,18 @@ func TestViewNotRecoveredSignal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err = v.WaitRecovered(ctx)
-	assert.True(t, errorsIs(err, ErrViewNotRecovered, context.DeadlineExceeded), "WaitRecovered: %v", err)
+	assert.True(t, matchesAll(err, ErrViewNotRecovered, context.DeadlineExceeded), "WaitRecovered: %v", err)
 
 	e.proxy.Restore()
 	v.recovered(t)
 	assert.True(t, v.Recovered())
-	assert.Equal(t, "1", getString(t, v.View, "fresh"))
+	assert.Equal(t, "1", viewString(t, v.View, "fresh"))
 	value, err = v.Get("missing")
 	assert.NoError(t, err, "once recovered, absent is absent")
 	assert.Nil(t, value)
 	it, err := v.Iterator()
 	require.NoError(t, err)
-	assert.Equal(t, []string{"cached=old", "fresh=1"}, iterated(t, it))
+	assert.Equal(t, []string{"cached=old", "fresh=1"}, drainIterator(t, it))
 }
 
 func TestViewWaitRecoveredReportsAFailedRun(t *testing.T) {
@@ -144,7 +144,7 @@ func TestViewWaitRecoveredReportsAFailedRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), kafkaWait)
 	defer cancel()
 	err := v.WaitRecovered(ctx)
-	assert.True(t, errorsIs(err, ErrViewNotRecovered, ErrViewNotRunning), "WaitRecovered: %v", err)
+	assert.True(t, matchesAll(err, ErrViewNotRecovered, ErrViewNotRunning), "WaitRecovered: %v", err)
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "Run's end, not the deadline, ends the wait")
 	runErr := v.wait(t)
 	require.Error(t, runErr, "without auto-reconnect the first error ends Run")
