@@ -17,6 +17,9 @@ type Iterator interface {
 	Release()
 	// Seek moves to the first key at or after key and reports whether there
 	// is one. Key and Value are valid right after it; Next moves past it.
+	// This is what goka documents, but goka's view iterator needed a Next
+	// after Seek to reach that key: code written against that behaviour
+	// (Seek, then a loop on Next) skips the sought key here.
 	Seek(key string) bool
 }
 

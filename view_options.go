@@ -82,9 +82,14 @@ func WithViewClientID(clientID string) ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.clientID = clientID }
 }
 
-// WithViewAutoReconnect makes the view reconnect with backoff after errors
-// instead of ending Run; it keeps serving the values it has meanwhile, and
-// Run ends only when its context is cancelled.
+// WithViewAutoReconnect makes the view reconnect after Kafka errors instead
+// of ending Run: a partition that loses its broker goes back to Connecting,
+// keeps serving the values it has, waits for the backoff
+// (WithViewBackoffBuilder) and resumes reading after its stored offset, so
+// it catches up with whatever was written meanwhile. Run then ends only when
+// its context is cancelled, or on an error that retrying cannot fix: a
+// failing update callback, a broken store, or a store ahead of its topic.
+// Kafka must be reachable when Run starts, as it must be for NewView.
 func WithViewAutoReconnect() ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.autoreconnect = true }
 }
