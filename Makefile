@@ -3,9 +3,11 @@ GO        ?= go
 PKGS      ?= ./...
 FUZZTIME  ?= 60s
 
-.PHONY: test vet unit generate bench fuzz
+.PHONY: test vet unit generate bench fuzz kafka-install kafka-start kafka-stop systemtest
 
-test: vet unit
+# Everything: static checks, the unit and integration tests, and the system
+# tests against a real Kafka broker that the project's script installs.
+test: vet unit systemtest
 
 # The tester's QueueTracker.Seek(int64) is goka's signature, which vet's
 # stdmethods check mistakes for io.Seeker: that one check is off for tester.
@@ -15,8 +17,34 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Unit and integration tests (embedded broker); the system tests need a real
+# broker and run in their own target.
 unit:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v /systemtest)
+
+KAFKA      ?= scripts/kafka.sh
+KAFKA_PORT ?= 9092
+export KAFKA_PORT
+
+kafka-install:
+	$(KAFKA) install
+kafka-start:
+	$(KAFKA) start
+kafka-stop:
+	$(KAFKA) stop
+
+# A fresh broker, the system tests, and the broker stopped even when they
+# fail. Without Java they are skipped loudly, unless REQUIRE_KAFKA=1.
+systemtest:
+	@if ! command -v java >/dev/null 2>&1 && [ "$${REQUIRE_KAFKA:-}" != 1 ]; then \
+	  echo; echo "*** SYSTEM TESTS SKIPPED: java not found (Kafka needs Java 17+). REQUIRE_KAFKA=1 makes this a failure. ***"; echo; \
+	  exit 0; \
+	fi; \
+	$(KAFKA) install && $(KAFKA) start || { $(KAFKA) stop; exit 1; }; \
+	status=0; \
+	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -timeout 20m ./systemtest/... || status=$$?; \
+	$(KAFKA) stop; \
+	exit $$status
 
 generate:
 	$(GO) generate $(PKGS)
