@@ -89,6 +89,22 @@ constructors or by Run with the topic and partition at fault. The library
 never panics out of its goroutines, never calls os.Exit or log.Fatal, and
 wraps errors with %w so errors.Is and errors.As see the cause.
 
+A View never answers "absent" before it has recovered: until every partition
+has been restored once, Get and Has for a key it does not hold yet, and its
+iterators, return an error wrapping ErrViewNotRecovered, where goka returns
+nil. Values it already holds are served, stale during catch-up and reconnects
+as in goka. View.WaitRecovered waits for that point and reports a Run that
+ended first.
+
+# Testing
+
+The tester package runs processors, views and emitters on an in-memory Kafka
+through the same code as production: goka.WithTester, WithViewTester and
+WithEmitterTester hand them the tester's clients. tester.Consume returns once
+every processor and view has handled the message and everything it caused.
+The kafkatest package starts an embedded Kafka broker for integration tests
+and examples.
+
 # Concurrency
 
 Callbacks of one partition run in one goroutine, one message at a time; those
