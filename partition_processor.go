@@ -167,6 +167,12 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 	pp.runCtx, pp.cancel = context.WithCancel(ctx)
 
 	if err := pp.recover(setupCtx); err != nil {
+		if setupCtx.Err() != nil {
+			// The session ended while the tables were restoring (a
+			// rebalance or a shutdown): not a failure. The next session
+			// restores again.
+			return nil
+		}
 		return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 	}
 	if pp.mode == runModeRecoverOnly || setupCtx.Err() != nil {

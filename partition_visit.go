@@ -46,7 +46,23 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 	if pp.table == nil {
 		return fmt.Errorf("cannot visit values in stateless processor %q", pp.graph.Group())
 	}
-	it, err := pp.table.Storage().Iterator()
+	// A partition of a session still being set up has neither its store
+	// nor its goroutine: wait until it runs (or stops, having failed).
+	running, forget := pp.state.WaitForStateMinWithCleanup(PPStateRunning)
+	select {
+	case <-running:
+	case <-ctx.Done():
+		forget()
+		return ctx.Err()
+	}
+	if !pp.state.IsState(PPStateRunning) {
+		return ErrVisitAborted
+	}
+	st := pp.table.Storage()
+	if st == nil {
+		return ErrVisitAborted
+	}
+	it, err := st.Iterator()
 	if err != nil {
 		return fmt.Errorf("iterating table %s partition %d: %w", pp.tableTopic, pp.partition, err)
 	}

@@ -474,6 +474,11 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 	if p.graph.visitor(name) == nil {
 		return 0, fmt.Errorf("processor %q: visitor %q is not defined", p.graph.Group(), name)
 	}
+	if err := ctx.Err(); err != nil {
+		// Checked here: once visits are queued, a done ctx and a finished
+		// visit race, and either may win.
+		return 0, err
+	}
 	p.mu.RLock()
 	var active []*PartitionProcessor
 	for _, pp := range p.partitions {
