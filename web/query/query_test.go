@@ -43,8 +43,8 @@ func newServer(t *testing.T, opts ...Option) (*Server, *mux.Router) {
 	router := mux.NewRouter()
 	s := NewServer("/query", router, opts...)
 	require.NoError(t, s.AttachSource("users", mapGetter(map[string]interface{}{
-		"ada":     &user{Name: "Ada", Clicks: 3},
-		"a/b":     "slashed",
+		"ada":      &user{Name: "Ada", Clicks: 3},
+		"a/b":      "slashed",
 		"<b>x</b>": "<script>alert(1)</script>",
 	})))
 	require.NoError(t, s.AttachSource("broken", func(string) (interface{}, error) {
