@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -127,6 +128,9 @@ func (p *Processor) prepareTopics() error {
 		if err := tm.EnsureTableExists(gt.Topic(), npar); err != nil {
 			return fmt.Errorf("processor %q: ensuring group table %s: %w", p.graph.Group(), gt.Topic(), err)
 		}
+		if err := p.checkCompacted(tm, gt.Topic()); err != nil {
+			return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+		}
 	}
 	// goka accepts a loop or table with another partition count and then
 	// reads keys from the wrong partitions; we refuse to start.
@@ -139,8 +143,48 @@ func (p *Processor) prepareTopics() error {
 	}
 	if len(created) > 0 {
 		if _, err := checkCopartitioned(tm, append(topics, created...)); err != nil {
-			return fmt.Errorf("processor %q: the group's own topics do not match its inputs: %w", p.graph.Group(), err)
+			return fmt.Errorf("processor %q: the group's loop and table topics %v must have the %d partitions of its inputs "+
+				"(a key would be looked up in the wrong partition); recreate them with %d partitions: %w",
+				p.graph.Group(), created, npar, npar, err)
 		}
+	}
+	return nil
+}
+
+// ErrTableNotCompacted is returned by NewProcessor when the group table
+// exists without log compaction: Kafka would delete its old records by
+// retention, and a restore would silently lose the keys not written since.
+var ErrTableNotCompacted = errors.New("table topic is not log-compacted")
+
+// checkCompacted refuses an existing group table whose cleanup.policy does
+// not include compact, whatever the topic manager's mismatch behaviour: goka
+// accepts it and loses table keys once retention deletes them. Only the
+// library's own topic manager can describe topic configs; with another one
+// (the tester's, a mock) the check is skipped.
+func (p *Processor) checkCompacted(tm TopicManager, topic string) error {
+	m, ok := tm.(*topicManager)
+	if !ok || !m.version.IsAtLeast(sarama.V0_11_0_0) {
+		return nil
+	}
+	entries, err := m.admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+	if err != nil {
+		// Describing configs may need an ACL the user lacks; the table
+		// itself may be fine, so this is no reason to refuse to start.
+		p.log.Printf("Warning: cannot check that group table %s is log-compacted: %v", topic, err)
+		return nil
+	}
+	for _, e := range entries {
+		if e.Name != "cleanup.policy" {
+			continue
+		}
+		for _, policy := range strings.Split(e.Value, ",") {
+			if strings.TrimSpace(policy) == "compact" {
+				return nil
+			}
+		}
+		return fmt.Errorf("group table %s has cleanup.policy=%q: %w; set cleanup.policy=compact on the topic "+
+			"(kafka-configs.sh --alter --entity-type topics --entity-name %s --add-config cleanup.policy=compact) or delete it so it is created compacted",
+			topic, e.Value, ErrTableNotCompacted, topic)
 	}
 	return nil
 }
