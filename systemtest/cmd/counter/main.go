@@ -1,0 +1,150 @@
+// Command counter is the processor instance the system tests start as a
+// separate OS process, several at a time, and stop with SIGTERM or kill with
+// SIGKILL. It runs systemtest.CounterGraph, which sums the int64 values of its
+// input per key into the group table, with LevelDB tables in its own
+// directory.
+//
+// It reports on stdout, one line per event, for the test to wait on:
+//
+//	assigned 0,3,5   a consumer group session started with these partitions ("-": none)
+//	ready            every partition of the first assignment is restored
+//	processed 1234   messages counted so far, at most twice a second
+//	stopped          Run returned nil after SIGTERM or SIGINT; exit status 0
+//	failed: <error>  Run returned an error; exit status 1
+//
+// The library's log goes to stderr.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	goka "github.com/seed-b2c684ed/goka"
+	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/systemtest"
+)
+
+// progressEvery is how often the processed count is reported.
+const progressEvery = 500 * time.Millisecond
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	brokers := flag.String("brokers", "", "comma-separated Kafka brokers")
+	group := flag.String("group", "", "consumer group and table prefix")
+	input := flag.String("input", "", "input stream of int64 deltas")
+	dir := flag.String("dir", "", "directory of the LevelDB tables")
+	name := flag.String("name", "counter", "instance name for the log")
+	flag.Parse()
+	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
+		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
+		return 2
+	}
+
+	out := &reporter{}
+	logger := log.New(os.Stderr, *name+" ", log.LstdFlags|log.Lmicroseconds)
+	var processed atomic.Int64
+	gg := systemtest.CounterGraph(goka.Group(*group), goka.Stream(*input), func(string, int64) {
+		processed.Add(1)
+	})
+	opts := systemtest.ProcessorOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.DefaultBuilder(*dir))
+	opts = append(opts,
+		goka.WithLogger(logger),
+		goka.WithClientID(*name),
+		goka.WithRebalanceCallback(func(a goka.Assignment) { out.line("assigned " + formatAssignment(a)) }),
+	)
+	proc, err := goka.NewProcessor(strings.Split(*brokers, ","), gg, opts...)
+	if err != nil {
+		out.line("failed: " + err.Error())
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	var wg sync.WaitGroup
+	reporting, stopReporting := context.WithCancel(ctx)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := proc.WaitForReadyContext(reporting); err == nil && reporting.Err() == nil {
+			out.line("ready")
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		reportProgress(reporting, out, &processed)
+	}()
+
+	err = proc.Run(ctx)
+	stopReporting()
+	wg.Wait()
+	out.line("processed " + strconv.FormatInt(processed.Load(), 10))
+	if err != nil {
+		out.line("failed: " + strings.ReplaceAll(err.Error(), "\n", " | "))
+		return 1
+	}
+	out.line("stopped")
+	return 0
+}
+
+// reportProgress prints the processed count whenever it changed, until ctx
+// ends.
+func reportProgress(ctx context.Context, out *reporter, processed *atomic.Int64) {
+	ticker := time.NewTicker(progressEvery)
+	defer ticker.Stop()
+	last := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if n := processed.Load(); n != last {
+				last = n
+				out.line("processed " + strconv.FormatInt(n, 10))
+			}
+		}
+	}
+}
+
+// formatAssignment lists the partitions in order, "-" for none.
+func formatAssignment(a goka.Assignment) string {
+	if len(a) == 0 {
+		return "-"
+	}
+	parts := make([]int32, 0, len(a))
+	for p := range a {
+		parts = append(parts, p)
+	}
+	slices.Sort(parts)
+	strs := make([]string, len(parts))
+	for i, p := range parts {
+		strs[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(strs, ",")
+}
+
+// reporter writes whole lines to stdout, one at a time, so that the
+// goroutines reporting never interleave within a line.
+type reporter struct {
+	mu sync.Mutex
+}
+
+func (r *reporter) line(s string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(os.Stdout, s)
+}
