@@ -212,14 +212,28 @@ func WithProducerDefaultHeaders(hdr Headers) ProcessorOption {
 // WithTester runs the processor on the tester's in-memory Kafka and storage.
 func WithTester(t Tester) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) {
-		o.builders.storage = t.StorageBuilder()
 		o.builders.producer = t.ProducerBuilder()
 		o.builders.topicmgr = t.TopicManagerBuilder()
 		o.builders.consumerGroup = t.ConsumerGroupBuilder()
 		o.builders.consumerSarama = t.ConsumerBuilder()
 		o.partitionChannelSize = 0
 		o.clientID = t.RegisterGroupGraph(gg)
+		o.builders.storage = testerStorage(t, o.clientID)
 	}
+}
+
+// clientStorageTester is implemented by testers that keep a storage per
+// client, so that a reader of a table never writes into the store of the
+// processor that owns it.
+type clientStorageTester interface {
+	ClientStorageBuilder(clientID string) storage.Builder
+}
+
+func testerStorage(t Tester, clientID string) storage.Builder {
+	if ct, ok := t.(clientStorageTester); ok {
+		return ct.ClientStorageBuilder(clientID)
+	}
+	return t.StorageBuilder()
 }
 
 func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {

@@ -108,10 +108,10 @@ func WithViewRestartable() ViewOption {
 // WithViewTester runs the view on the tester's in-memory Kafka and storage.
 func WithViewTester(t Tester) ViewOption {
 	return func(o *voptions, table Table, codec Codec) {
-		o.builders.storage = t.StorageBuilder()
 		o.builders.topicmgr = t.TopicManagerBuilder()
 		o.builders.consumerSarama = t.ConsumerBuilder()
 		o.clientID = t.RegisterView(table, codec)
+		o.builders.storage = testerStorage(t, o.clientID)
 	}
 }
 

@@ -11,11 +11,12 @@
 //
 // Every topic has one partition, 0, holding a queue of messages whose offset
 // is their index. Producing appends to the queue and is acknowledged at once.
-// Every table topic has one memory storage shared by everything that reads
-// it: a processor's group table, another processor's join or lookup of it,
-// and views of it all see the same values, and TableValue and SetTableValue
-// read and write it directly. A consumer group starts at the offset its group
-// committed, or at the oldest message.
+// Every processor and view keeps its own memory storage per table, as it
+// keeps its own local store in production; they outlive Run. TableValue and
+// GetTableKeys read the storage of the processor that persists the table (or
+// of the first reader), and SetTableValue writes into every storage of the
+// table, including those created later. A consumer group starts at the offset
+// its group committed, or at the oldest message.
 //
 // # Synchronisation
 //

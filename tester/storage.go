@@ -4,26 +4,26 @@ import (
 	"github.com/seed-b2c684ed/goka/storage"
 )
 
-// sharedStorage is the one memory storage of a topic that every reader of
-// the topic uses. Close and Open do nothing, since several clients share it;
+// tableStorage is one client's memory storage of a table. It outlives the
+// client's Run, so Close and Open do nothing and TableValue can still read it;
 // offset changes wake the tester's waits, which compare them with the topic's
-// end to know a reader caught up.
-type sharedStorage struct {
+// end to know the client caught up.
+type tableStorage struct {
 	storage.Storage
 	tt *Tester
 }
 
-var _ storage.BatchWriter = (*sharedStorage)(nil)
+var _ storage.BatchWriter = (*tableStorage)(nil)
 
-func (s *sharedStorage) Open() error  { return nil }
-func (s *sharedStorage) Close() error { return nil }
+func (s *tableStorage) Open() error  { return nil }
+func (s *tableStorage) Close() error { return nil }
 
-func (s *sharedStorage) SetOffset(offset int64) error {
+func (s *tableStorage) SetOffset(offset int64) error {
 	defer s.tt.broker.notify()
 	return s.Storage.SetOffset(offset)
 }
 
-func (s *sharedStorage) WriteBatch(b *storage.Batch) error {
+func (s *tableStorage) WriteBatch(b *storage.Batch) error {
 	defer s.tt.broker.notify()
 	return storage.WriteBatch(s.Storage, b)
 }

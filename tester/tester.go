@@ -33,7 +33,10 @@ type Tester struct {
 
 	mu       sync.Mutex
 	codecs   map[string]goka.Codec
-	storages map[string]*sharedStorage
+	storages map[string]map[string]*tableStorage // topic -> client ID -> storage
+	firstUse map[string]string                   // topic -> client ID of its first storage
+	owners   map[string]string                   // table -> client ID of the processor persisting it
+	seeds    map[string]map[string][]byte        // table -> key -> value set by SetTableValue
 	clients  map[string]*client
 	order    []string // client IDs in registration order
 }
@@ -61,7 +64,10 @@ func New(t T, options ...Option) *Tester {
 		broker:   newBroker(),
 		timeout:  defaultTimeout,
 		codecs:   make(map[string]goka.Codec),
-		storages: make(map[string]*sharedStorage),
+		storages: make(map[string]map[string]*tableStorage),
+		firstUse: make(map[string]string),
+		owners:   make(map[string]string),
+		seeds:    make(map[string]map[string][]byte),
 		clients:  make(map[string]*client),
 	}
 	for _, opt := range options {
@@ -91,6 +97,7 @@ func (tt *Tester) codecOf(topic string) goka.Codec {
 	c, ok := tt.codecs[topic]
 	if !ok {
 		tt.t.Fatalf("tester: no codec registered for topic %s: no processor, view or emitter uses it", topic)
+		return nil
 	}
 	return c
 }
@@ -128,10 +135,14 @@ func (tt *Tester) RegisterGroupGraph(gg *goka.GroupGraph) string {
 	for _, topic := range append(append([]string{}, c.inputs...), c.tables...) {
 		tt.broker.ensure(topic)
 	}
+	id := tt.addClient(c)
 	if gt := gg.GroupTable(); gt != nil {
 		tt.broker.ensure(gt.Topic())
+		tt.mu.Lock()
+		tt.owners[gt.Topic()] = id
+		tt.mu.Unlock()
 	}
-	return tt.addClient(c)
+	return id
 }
 
 // RegisterView registers a view; goka.WithViewTester calls it.
@@ -147,22 +158,78 @@ func (tt *Tester) RegisterEmitter(topic goka.Stream, c goka.Codec) {
 	tt.broker.ensure(string(topic))
 }
 
-// StorageBuilder returns the builder of the shared per-topic storages.
-func (tt *Tester) StorageBuilder() storage.Builder {
+// StorageBuilder returns a builder of storages that belong to no registered
+// client. The goka options use ClientStorageBuilder instead.
+func (tt *Tester) StorageBuilder() storage.Builder { return tt.ClientStorageBuilder("") }
+
+// ClientStorageBuilder returns the builder of one client's storages: every
+// processor and view has its own storage per table, as it would have its own
+// local store in production, so a view of a table never writes into the store
+// of the processor that owns the table.
+func (tt *Tester) ClientStorageBuilder(clientID string) storage.Builder {
 	return func(topic string, partition int32) (storage.Storage, error) {
-		return tt.storageOf(topic), nil
+		return tt.storageFor(topic, clientID, true), nil
 	}
 }
 
-func (tt *Tester) storageOf(topic string) *sharedStorage {
+// storageFor returns a client's storage of topic, creating it, filled with
+// the values SetTableValue seeded, when create is set; nil otherwise.
+func (tt *Tester) storageFor(topic, clientID string, create bool) *tableStorage {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
-	st, ok := tt.storages[topic]
+	byClient, ok := tt.storages[topic]
 	if !ok {
-		st = &sharedStorage{Storage: storage.NewMemory(), tt: tt}
-		tt.storages[topic] = st
+		byClient = make(map[string]*tableStorage)
+		tt.storages[topic] = byClient
+	}
+	st, ok := byClient[clientID]
+	if ok || !create {
+		return st
+	}
+	st = &tableStorage{Storage: storage.NewMemory(), tt: tt}
+	for k, v := range tt.seeds[topic] {
+		_ = st.Storage.Set(k, v) // memory storage: cannot fail
+	}
+	byClient[clientID] = st
+	if _, ok := tt.firstUse[topic]; !ok {
+		tt.firstUse[topic] = clientID
 	}
 	return st
+}
+
+// readStorage returns the storage that TableValue and GetTableKeys read: the
+// one of the processor that persists the table, else the first one created;
+// nil when nobody uses the table.
+func (tt *Tester) readStorage(topic string) storage.Storage {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	byClient := tt.storages[topic]
+	if owner, ok := tt.owners[topic]; ok {
+		if st, ok := byClient[owner]; ok {
+			return st
+		}
+	}
+	if first, ok := tt.firstUse[topic]; ok {
+		return byClient[first]
+	}
+	return nil
+}
+
+// topicStorages returns every storage of topic, or of every topic when topic
+// is empty.
+func (tt *Tester) topicStorages(topic string) []*tableStorage {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	var all []*tableStorage
+	for t, byClient := range tt.storages {
+		if topic != "" && t != topic {
+			continue
+		}
+		for _, st := range byClient {
+			all = append(all, st)
+		}
+	}
+	return all
 }
 
 // ProducerBuilder returns the builder of the processors' producers.
@@ -310,8 +377,11 @@ func (tt *Tester) waitIdle() {
 				if hwm == 0 {
 					continue
 				}
-				offset, err := tt.storageOf(topic).GetOffset(-1)
-				if err != nil || offset < hwm-1 {
+				offset := int64(-1)
+				if st := tt.storageFor(topic, c.id, false); st != nil {
+					offset, _ = st.GetOffset(-1)
+				}
+				if offset < hwm-1 {
 					lagging = append(lagging, fmt.Sprintf("%s %q applied table %s up to offset %d of %d", c.kind, c.name, topic, offset, hwm-1))
 				}
 			}
@@ -331,8 +401,12 @@ func (tt *Tester) Consume(topic string, key string, msg interface{}, options ...
 	}
 	var value []byte
 	if !isNil(msg) {
+		c := tt.codecOf(topic)
+		if c == nil {
+			return // reported by codecOf
+		}
 		var err error
-		if value, err = tt.codecOf(topic).Encode(msg); err != nil {
+		if value, err = c.Encode(msg); err != nil {
 			tt.t.Fatalf("tester: encoding the message with key %q for topic %s: %v", key, topic, err)
 			return
 		}
@@ -364,7 +438,15 @@ func (tt *Tester) Catchup() {
 // codec, once everything produced so far is handled; nil when absent.
 func (tt *Tester) TableValue(table goka.Table, key string) interface{} {
 	tt.Catchup()
-	data, err := tt.storageOf(string(table)).Get(key)
+	var data []byte
+	var err error
+	if st := tt.readStorage(string(table)); st != nil {
+		data, err = st.Get(key)
+	} else {
+		tt.mu.Lock()
+		data = tt.seeds[string(table)][key]
+		tt.mu.Unlock()
+	}
 	if err != nil {
 		tt.t.Fatalf("tester: reading key %q of table %s: %v", key, table, err)
 		return nil
@@ -380,8 +462,8 @@ func (tt *Tester) TableValue(table goka.Table, key string) interface{} {
 	return value
 }
 
-// SetTableValue writes a value straight into the table's storage; nothing
-// is sent to the table topic.
+// SetTableValue writes a value straight into every storage of the table, and
+// into those created later; nothing is sent to the table topic.
 func (tt *Tester) SetTableValue(table goka.Table, key string, value interface{}) {
 	tt.waitStartup()
 	data, err := tt.codecOf(string(table)).Encode(value)
@@ -389,15 +471,36 @@ func (tt *Tester) SetTableValue(table goka.Table, key string, value interface{})
 		tt.t.Fatalf("tester: encoding the value of key %q for table %s: %v", key, table, err)
 		return
 	}
-	if err := tt.storageOf(string(table)).Set(key, data); err != nil {
-		tt.t.Fatalf("tester: writing key %q of table %s: %v", key, table, err)
+	tt.mu.Lock()
+	seeds, ok := tt.seeds[string(table)]
+	if !ok {
+		seeds = make(map[string][]byte)
+		tt.seeds[string(table)] = seeds
+	}
+	seeds[key] = data
+	tt.mu.Unlock()
+	for _, st := range tt.topicStorages(string(table)) {
+		if err := st.Set(key, data); err != nil {
+			tt.t.Fatalf("tester: writing key %q of table %s: %v", key, table, err)
+		}
 	}
 }
 
 // GetTableKeys returns the keys of table in sorted order.
 func (tt *Tester) GetTableKeys(table goka.Table) []string {
 	tt.Catchup()
-	it, err := tt.storageOf(string(table)).Iterator()
+	st := tt.readStorage(string(table))
+	if st == nil {
+		tt.mu.Lock()
+		defer tt.mu.Unlock()
+		var keys []string
+		for k := range tt.seeds[string(table)] {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return keys
+	}
+	it, err := st.Iterator()
 	if err != nil {
 		tt.t.Fatalf("tester: iterating table %s: %v", table, err)
 		return nil
@@ -415,12 +518,9 @@ func (tt *Tester) GetTableKeys(table goka.Table) []string {
 // start from empty tables.
 func (tt *Tester) ClearValues() {
 	tt.mu.Lock()
-	storages := make([]*sharedStorage, 0, len(tt.storages))
-	for _, st := range tt.storages {
-		storages = append(storages, st)
-	}
+	tt.seeds = make(map[string]map[string][]byte)
 	tt.mu.Unlock()
-	for _, st := range storages {
+	for _, st := range tt.topicStorages("") {
 		it, err := st.Iterator()
 		if err != nil {
 			tt.t.Fatalf("tester: clearing values: %v", err)

@@ -253,3 +253,33 @@ func TestCodecConflictIsReported(t *testing.T) {
 	require.Len(t, rec.errors, 1)
 	assert.True(t, strings.Contains(rec.errors[0], "*codec.String") && strings.Contains(rec.errors[0], "*codec.Int64"))
 }
+
+// A view of a processor's own table must not write old table records over
+// the processor's newer values: with a shared store it did, and increments
+// were lost.
+func TestViewOfOwnTableDoesNotLoseUpdates(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		tt := New(t)
+		gg := goka.DefineGroup("counter",
+			goka.Input("clicks", new(codec.String), func(ctx goka.Context, _ interface{}) {
+				for i := 0; i < 50; i++ {
+					ctx.Loopback(ctx.Key(), "click")
+				}
+			}),
+			goka.Loop(new(codec.String), count),
+			goka.Persist(new(codec.Int64)),
+		)
+		proc, err := goka.NewProcessor(nil, gg, goka.WithTester(tt))
+		require.NoError(t, err)
+		run(t, proc)
+		view, err := goka.NewView(nil, "counter-table", new(codec.Int64), goka.WithViewTester(tt))
+		require.NoError(t, err)
+		run(t, view)
+
+		tt.Consume("clicks", "alice", "click")
+		require.Equal(t, int64(50), tt.TableValue("counter-table", "alice"))
+		v, err := view.Get("alice")
+		require.NoError(t, err)
+		require.Equal(t, int64(50), v, "the view caught up before Consume returned")
+	}
+}
