@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -38,6 +39,7 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	taken := time.Now()
 	body, err := json.Marshal(stats)
 	if err != nil {
 		s.log.Printf("monitor: encoding stats: %v", err)
@@ -46,6 +48,9 @@ func (s *Server) data(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	// The live page computes rates over the server's clock; views have no
+	// time in their stats.
+	w.Header().Set("X-Stats-Time", strconv.FormatInt(taken.UnixMilli(), 10))
 	_, _ = w.Write(body)
 }
 

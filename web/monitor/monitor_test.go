@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +176,9 @@ func TestProcessorDataIsTheJSONOfItsStats(t *testing.T) {
 	code, hdr, body := w.get(t, "/monitor/data/processor/0")
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "application/json", hdr.Get("Content-Type"))
+	taken, err := strconv.ParseInt(hdr.Get("X-Stats-Time"), 10, 64)
+	require.NoError(t, err, "X-Stats-Time")
+	assert.WithinDuration(t, time.Now(), time.UnixMilli(taken), time.Minute)
 
 	// The keys are the Go field names: the live page reads them.
 	var raw map[string]map[string]map[string]any

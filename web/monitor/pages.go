@@ -29,7 +29,6 @@ type component struct {
 	Name  string
 	Href  string
 	State string
-	Codec string // views only
 	Edges []edge // processors only
 }
 

@@ -78,6 +78,12 @@
     return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   }
 
+  // fmtOffset shows the -1 of "nothing read yet" as a dash.
+  function fmtOffset(n) {
+    if (n === null || n === undefined || n < 0) { return '–'; }
+    return fmtInt(n);
+  }
+
   function fmtRate(r) {
     if (r === null || r === undefined) { return '–'; }
     if (r === 0) { return '0'; }
@@ -193,7 +199,7 @@
         consumed += in_.Count || 0;
         delay = Math.max(delay, in_.Delay || 0);
         inRates.push(tracker.rate(key, in_.Count || 0, t));
-        offsets.push((topics.length > 1 ? topic + ': ' : '') + fmtInt(in_.LastOffset));
+        offsets.push((topics.length > 1 ? topic + ': ' : '') + fmtOffset(in_.LastOffset));
       });
       var produced = 0, outRates = [];
       var outputs = pp.Output || {};
@@ -228,7 +234,7 @@
           delay: cell(fmtDuration(delay)),
           produced: cell(fmtInt(produced)),
           produceRate: cell(fmtRate(outRate)),
-          tableOffset: cell(ts && ts.Input ? fmtInt(ts.Input.LastOffset) : '–'),
+          tableOffset: cell(ts && ts.Input ? fmtOffset(ts.Input.LastOffset) : '–'),
           recovery: cell(ts ? recoveryText(ts) : '–'),
           joined: cell(joined.length ? joined.join('; ') : '–')
         }
@@ -268,7 +274,7 @@
         cells: {
           partition: cell(p),
           state: stateCell(ts),
-          offset: cell(fmtInt(input.LastOffset)),
+          offset: cell(fmtOffset(input.LastOffset)),
           lag: cell(fmtInt(input.OffsetLag || 0), { cls: input.OffsetLag > 0 ? 'lagging' : '' }),
           messages: cell(fmtInt(input.Count || 0)),
           rate: cell(fmtRate(rate)),
@@ -395,11 +401,14 @@
       fetch(source, { cache: 'no-store', headers: { Accept: 'application/json' } })
         .then(function (res) {
           if (!res.ok) { throw new Error('HTTP ' + res.status + ' from ' + source); }
-          return res.json();
+          // Rates are measured on the server's clock when it tells it: the
+          // time the stats were taken, free of network delays.
+          var taken = Number(res.headers.get('X-Stats-Time'));
+          return res.json().then(function (stats) { return { stats: stats, taken: taken }; });
         })
-        .then(function (stats) {
+        .then(function (got) {
           var now = Date.now();
-          draw(rootEl, kind, stats, tracker, now);
+          draw(rootEl, kind, got.stats, tracker, got.taken > 0 ? got.taken : now);
           polls++;
           rootEl.setAttribute('data-polls', String(polls));
           errBox.hidden = true;
@@ -422,6 +431,7 @@
     tableModel: tableModel,
     recoveryText: recoveryText,
     fmtInt: fmtInt,
+    fmtOffset: fmtOffset,
     fmtRate: fmtRate,
     fmtBytes: fmtBytes,
     fmtDuration: fmtDuration

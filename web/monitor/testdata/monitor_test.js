@@ -42,6 +42,8 @@ test('rate tracker', () => {
 test('formatters', () => {
   assert.equal(m.fmtInt(1234567), '1,234,567');
   assert.equal(m.fmtInt(null), '–');
+  assert.equal(m.fmtOffset(-1), '–');
+  assert.equal(m.fmtOffset(12345), '12,345');
   assert.equal(m.fmtRate(null), '–');
   assert.equal(m.fmtRate(2.25), '2.3');
   assert.equal(m.fmtRate(1234.4), '1,234');
