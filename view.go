@@ -227,6 +227,9 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 func (v *View) runPartition(ctx context.Context, tables []*table.Partition, i int) error {
 	t := tables[i]
 	if err := t.Open(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // cancelled while opening: a graceful stop, not a failure
+		}
 		return fmt.Errorf("view %s: %w", v.topic, err)
 	}
 	var began time.Time
