@@ -30,7 +30,9 @@ var rewriteTranscripts = flag.Bool("rewrite-transcripts", false, "write the actu
 //	start [cancelled]        Start (with an already cancelled setup context)
 //	msg <offset> <key> <actions|nil>
 //	                         one input message; the callback performs the
-//	                         actions: set:<v> emit:<v> defer fail panic
+//	                         actions: set:<v> emit:<v> defer fail panic keep
+//	fail-kept <offset>       call Fail on a kept Context after its callback
+//	                         returned, as a goroutine of the callback would
 //	ack <n> / nack <n>       acknowledge or refuse the n-th send
 //	release <offset> / release-err <offset>
 //	                         release the deferred commit of a message
@@ -97,6 +99,7 @@ type lifecycleRig struct {
 	sends    []*scriptedSend
 	offsets  map[string]int64 // next offset per topic
 	deferred map[int64]func(error)
+	kept     map[int64]Context // contexts used after their callback returned
 	failed   chan struct{} // receives when the partition reports a failure
 
 	stopped chan error
@@ -112,6 +115,7 @@ func newLifecycleRig(t *testing.T) *lifecycleRig {
 		t:        t,
 		offsets:  make(map[string]int64),
 		deferred: make(map[int64]func(error)),
+		kept:     make(map[int64]Context),
 		failed:   make(chan struct{}, 1),
 	}
 	gg := DefineGroup("lc",
@@ -177,6 +181,10 @@ func (r *lifecycleRig) callback(ctx Context, msg interface{}) {
 			r.mu.Lock()
 			r.deferred[ctx.Offset()] = release
 			r.mu.Unlock()
+		case "keep":
+			r.mu.Lock()
+			r.kept[ctx.Offset()] = ctx
+			r.mu.Unlock()
 		case "fail":
 			ctx.Fail(errBoom)
 		case "panic":
@@ -236,6 +244,12 @@ func (r *lifecycleRig) run(line string) {
 		} else {
 			release(errBoom)
 		}
+	case "fail-kept":
+		r.mu.Lock()
+		ctx := r.kept[arg(1)]
+		r.mu.Unlock()
+		require.NotNil(t, ctx, line)
+		ctx.Fail(errBoom)
 	case "get":
 		v, err := r.pp.table.Storage().Get(f[1])
 		r.printf("%s=%q %v", f[1], v, err)
