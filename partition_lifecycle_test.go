@@ -100,7 +100,7 @@ type lifecycleRig struct {
 	offsets  map[string]int64 // next offset per topic
 	deferred map[int64]func(error)
 	kept     map[int64]Context // contexts used after their callback returned
-	failed   chan struct{} // receives when the partition reports a failure
+	failed   chan struct{}     // receives when the partition reports a failure
 
 	stopped chan error
 }
