@@ -1,0 +1,49 @@
+// Command bench measures the library against the raw clients it is built on:
+// the emitter against sarama's async producer, a counting processor against a
+// sarama consume-then-produce pipeline and a bare consumer group, table
+// recovery against a sarama consumer and goleveldb batch writes, view reads
+// against goleveldb reads, and the tester on its own.
+//
+// Every figure is a ratio to a baseline measured in the same run on the same
+// broker, because the machines these run on are shared and noisy. By default
+// the broker is an embedded kafkatest broker; -brokers host:port uses a real
+// one.
+//
+// Each workload runs in a child process of its own (see -fork), so that the
+// peak RSS reported for it is the workload's alone: not the embedded broker's,
+// which keeps every message in the parent's memory, and not what an earlier
+// workload left behind in the Go heap.
+//
+//	go run ./bench                      # the default set, embedded broker
+//	go run ./bench -quick               # tiny sizes, a smoke run
+//	go run ./bench -only recovery-1m    # the 1-million-key memory check
+//	go run ./bench -brokers host:9092   # a real broker
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	opts, err := parseFlags(flag.CommandLine, os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if opts.child {
+		err = runChild(ctx, opts, os.Stdout)
+	} else {
+		err = runParent(ctx, opts, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
