@@ -72,10 +72,13 @@ later fails). After a crash the uncommitted messages are processed again; the
 group table then holds their effects twice only where the callback is not
 idempotent.
 
-The local table is written before the write to Kafka is acknowledged, and the
-stored table offset moves only with acknowledged writes, so a restart replays
-from the last acknowledged table write: the store is never ahead of the topic
-it restores from.
+The local table is written before the write to Kafka is acknowledged, so a
+running processor marks its stores dirty and stores their real offset again
+only when it stops cleanly, with every write acknowledged. A store found
+dirty, after a crash, is emptied and restored from the table topic, so values
+that never reached Kafka do not survive it (goka keeps them, and then applies
+the uncommitted input again on top). A restored store's offset never runs
+ahead of its data: records and offset are written in one batch.
 
 # Errors
 

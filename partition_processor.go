@@ -13,12 +13,6 @@ import (
 	"github.com/seed-b2c684ed/goka/internal/table"
 )
 
-// tableOffsetFlushInterval is how often a partition writes the offset of its
-// last acknowledged table write to its store. The offset only decides where a
-// restart resumes reading the table, and resuming a little early is harmless,
-// so it need not be written with every message.
-const tableOffsetFlushInterval = time.Second
-
 // MessageError is the error a processor stops with when a message fails: its
 // callback panicked or called Fail, it could not be decoded, or something it
 // emitted or wrote was refused. The message and everything after it in its
@@ -83,7 +77,12 @@ type PartitionProcessor struct {
 
 	inflight inflightCounter
 	acked    atomic.Int64 // offset of the last acknowledged table write
-	flushed  int64        // owned by the run goroutine
+	// cleanOffset is the table offset stored before the partition marked its
+	// store dirty; -1 when it did not (not active, or stateless).
+	cleanOffset int64
+	// tableWriteFailed is set when a table write was refused: the local store
+	// then holds a value the topic does not, and must stay marked dirty.
+	tableWriteFailed atomic.Bool
 
 	statsMu sync.Mutex
 	inStats map[string]*InputStats
@@ -127,7 +126,7 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		outStat:        make(map[string]*OutputStats),
 	}
 	pp.acked.Store(-1)
-	pp.flushed = -1
+	pp.cleanOffset = -1
 	if e := gg.GroupTable(); e != nil {
 		pp.tableTopic = e.Topic()
 		pp.table = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
@@ -183,6 +182,15 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 	}
 	switch pp.mode {
 	case runModeActive:
+		if pp.table != nil {
+			// From here on the store is written before Kafka acknowledges,
+			// so it is marked dirty until a clean Stop (see table.DirtyOffset).
+			clean, err := pp.table.MarkDirty()
+			if err != nil {
+				return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
+			}
+			pp.cleanOffset = clean
+		}
 		pp.wg.Add(1)
 		go func() {
 			defer pp.wg.Done()
@@ -242,8 +250,6 @@ func (pp *PartitionProcessor) goFollow(t *table.Partition) {
 // run is the partition's goroutine: it takes the messages of every input and
 // of the loop, and the visits, one at a time.
 func (pp *PartitionProcessor) run() error {
-	ticker := time.NewTicker(tableOffsetFlushInterval)
-	defer ticker.Stop()
 	for {
 		select {
 		case <-pp.runCtx.Done():
@@ -256,8 +262,6 @@ func (pp *PartitionProcessor) run() error {
 			}
 		case v := <-pp.visits:
 			pp.visit(v)
-		case <-ticker.C:
-			pp.flushTableOffset()
 		}
 	}
 }
@@ -385,16 +389,22 @@ func (pp *PartitionProcessor) ackedTableOffset(offset int64) {
 	}
 }
 
-func (pp *PartitionProcessor) flushTableOffset() {
-	acked := pp.acked.Load()
-	if pp.table == nil || acked <= pp.flushed {
+// markClean stores the offset of the last acknowledged table write in place
+// of the dirty mark, once every write of the partition settled and none was
+// refused; otherwise the mark stays and the next start rebuilds the store.
+func (pp *PartitionProcessor) markClean(settled bool) {
+	if pp.table == nil || pp.cleanOffset == -1 {
 		return
 	}
-	if err := pp.table.Storage().SetOffset(acked); err != nil {
-		pp.log.Printf("storing offset %d of table %s: %v", acked, pp.tableTopic, err)
+	if !settled || pp.tableWriteFailed.Load() {
+		pp.log.Printf("table %s partition %d may hold writes Kafka did not acknowledge: it stays marked dirty and is rebuilt from the topic at the next start",
+			pp.tableTopic, pp.partition)
 		return
 	}
-	pp.flushed = acked
+	offset := max(pp.acked.Load(), pp.cleanOffset)
+	if err := pp.table.Storage().SetOffset(offset); err != nil {
+		pp.log.Printf("storing offset %d of table %s: %v", offset, pp.tableTopic, err)
+	}
 }
 
 // Stop stops the partition: it stops taking messages, waits (bounded) until
@@ -408,10 +418,11 @@ func (pp *PartitionProcessor) Stop() error {
 			pp.cancel()
 		}
 		pp.wg.Wait()
-		if !pp.inflight.wait(pp.opts.stopTimeout) {
+		settled := pp.inflight.wait(pp.opts.stopTimeout)
+		if !settled {
 			pp.log.Printf("stopping with messages whose writes were not acknowledged within %v: they are not committed", pp.opts.stopTimeout)
 		}
-		pp.flushTableOffset()
+		pp.markClean(settled)
 		var errs []error
 		for _, t := range pp.tables() {
 			if err := t.Close(); err != nil {

@@ -390,6 +390,12 @@ func (p *Partition) position(st storage.Storage) (position, error) {
 	if err != nil {
 		return position{}, &KafkaError{Topic: p.cfg.Topic, Partition: p.cfg.Partition, Offset: -1, Op: "look up high-water mark", Err: err}
 	}
+	if stored == DirtyOffset {
+		if err := p.wipe(st); err != nil {
+			return position{}, err
+		}
+		return position{start: oldest, hwm: hwm}, nil
+	}
 	if stored == noOffset {
 		return position{start: oldest, hwm: hwm}, nil
 	}
