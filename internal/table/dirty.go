@@ -60,4 +60,3 @@ func (p *Partition) wipe(st storage.Storage) error {
 		b.Reset()
 	}
 }
-
