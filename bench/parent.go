@@ -40,14 +40,15 @@ func runParent(ctx context.Context, opts *options, out io.Writer) error {
 		rep.Broker = "embedded"
 	}
 
-	fmt.Fprintf(out, "broker %s, %d CPUs, %s, producer flush every %s, sizes %+v\n\n",
-		rep.Broker, rep.Host.CPUs, rep.Host.Go, rep.Flush, opts.sizes)
+	fmt.Fprintf(out, "broker %s, %d CPUs, %s, producer flush every %s, best of %d runs, sizes %+v\n\n",
+		rep.Broker, rep.Host.CPUs, rep.Host.Go, rep.Flush, opts.runs, opts.sizes)
 	printHeader(out)
 	for _, name := range allWorkloads {
 		if !slices.Contains(opts.only, name) || ctx.Err() != nil {
 			continue
 		}
 		var rows []result
+		workloadStart := time.Now()
 		if opts.fork {
 			rows = runForked(ctx, opts, brokers, name)
 		} else {
@@ -60,8 +61,10 @@ func runParent(ctx context.Context, opts *options, out io.Writer) error {
 			}
 		}
 		rep.Results = append(rep.Results, rows...)
+		rep.Walls = append(rep.Walls, wall{Workload: name, Seconds: time.Since(workloadStart).Seconds()})
 	}
 	rep.Seconds = time.Since(started).Seconds()
+	printWalls(out, rep.Walls)
 	if !opts.fork {
 		fmt.Fprintln(out, "\n(-fork=false: peak RSS includes the embedded broker and earlier workloads' leftovers)")
 	}

@@ -23,6 +23,22 @@ type report struct {
 	Flush    string    `json:"flush"` // Producer.Flush.Frequency in effect
 	Results  []result  `json:"results"`
 	Failures int       `json:"failures"`
+	// Walls is each workload's wall time, setup and every run included.
+	Walls []wall `json:"walls"`
+}
+
+type wall struct {
+	Workload string  `json:"workload"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// printWalls shows how long each workload took, all runs and setup included.
+func printWalls(w io.Writer, walls []wall) {
+	parts := make([]string, len(walls))
+	for i, wl := range walls {
+		parts[i] = fmt.Sprintf("%s %.0fs", wl.Workload, wl.Seconds)
+	}
+	fmt.Fprintf(w, "\nwall time per workload: %s\n", strings.Join(parts, ", "))
 }
 
 type hostInfo struct {
