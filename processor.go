@@ -270,8 +270,8 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			}
 		}()
 	}
-	if err := p.waitForLookups(ctx); err != nil || ctx.Err() != nil {
-		return err
+	if p.waitForLookups(ctx); ctx.Err() != nil {
+		return nil
 	}
 	if p.opts.recoverAhead {
 		// Errors of a cancelled recovery are the cancel's consequence: a
@@ -320,18 +320,16 @@ func (p *Processor) disconnect() error {
 	return errors.Join(errs...)
 }
 
-func (p *Processor) waitForLookups(ctx context.Context) error {
-	for topic, v := range p.lookups {
+func (p *Processor) waitForLookups(ctx context.Context) {
+	for _, v := range p.lookups {
 		select {
 		case <-v.WaitRunning():
 		case <-ctx.Done():
-			if p.firstErr() != nil {
-				return nil // recorded already; Run returns it
-			}
-			return fmt.Errorf("processor %q: context closed while waiting for lookup table %s to recover: %w", p.graph.Group(), topic, ctx.Err())
+			// A cancel is a graceful stop at any point of Run (goka returns
+			// an error here); a lookup that failed was recorded by fail.
+			return
 		}
 	}
-	return nil
 }
 
 // consume joins the consumer group and runs one session after the other
