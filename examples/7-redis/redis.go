@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"slices"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/seed-b2c684ed/goka/storage/redis/redistest"
+)
+
+const (
+	// offsetField is where the storage keeps a partition's offset, in the
+	// partition's own hash (see package storage/redis).
+	offsetField = "__offset"
+	// dirtyOffset is the offset a running processor stores in place of the
+	// real one, so that a crash is noticed at the next start; a clean stop
+	// writes the real offset back.
+	dirtyOffset = "-100"
+)
+
+// openRedis connects to -redis, or starts a throwaway redis-server when it is
+// empty. It returns the namespace to store under, which is -namespace except
+// in one case: an embedded broker starts empty every time, while a real
+// Redis keeps the offsets of earlier runs, which would point past the end of
+// the new broker's table. Then the run gets a namespace of its own, removed
+// at the end.
+func openRedis(ctx context.Context, embeddedBroker bool) (client *goredis.Client, ns string, closeRedis func(), err error) {
+	if *redisAddr == "" {
+		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		srv, err := redistest.Start(startCtx)
+		if errors.Is(err, redistest.ErrNotInstalled) {
+			return nil, "", nil, fmt.Errorf("this example needs redis-server: run `scripts/redis.sh install`, or pass -redis host:port of a running server: %w", err)
+		}
+		if err != nil {
+			return nil, "", nil, err
+		}
+		log.Printf("throwaway redis-server at %s", srv.Addr())
+		client := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+		return client, *namespace, func() {
+			client.Close()
+			if err := srv.Close(); err != nil {
+				log.Printf("stopping redis-server: %v", err)
+			}
+		}, nil
+	}
+
+	client = goredis.NewClient(&goredis.Options{Addr: *redisAddr})
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, "", nil, fmt.Errorf("connecting to redis at %s: %w", *redisAddr, err)
+	}
+	if !embeddedBroker {
+		return client, *namespace, func() { client.Close() }, nil
+	}
+	ns = fmt.Sprintf("%s-run-%d", *namespace, time.Now().UnixNano())
+	log.Printf("embedded broker with a real Redis: storing under namespace %s, deleted at the end", ns)
+	return client, ns, func() {
+		if err := deleteNamespace(client, ns); err != nil {
+			log.Printf("cleaning up redis: %v", err)
+		}
+		client.Close()
+	}, nil
+}
+
+// deleteNamespace removes every hash of namespace ns.
+func deleteNamespace(client *goredis.Client, ns string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, err := scanKeys(ctx, client, ns+":*")
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	return client.Del(ctx, keys...).Err()
+}
+
+func scanKeys(ctx context.Context, client *goredis.Client, pattern string) ([]string, error) {
+	var keys []string
+	iter := client.Scan(ctx, 0, pattern, 100).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("scanning redis for %s: %w", pattern, err)
+	}
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// report reads the table's hashes straight from Redis every two seconds and
+// prints how many users each holds and its offset, plus one stored value as
+// an example: the processor's state, seen from outside the program.
+func report(ctx context.Context, client *goredis.Client, ns, table string) error {
+	ticker := time.NewTicker(2 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		line, err := describe(ctx, client, ns+":"+table+":")
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		fmt.Println(line)
+	}
+}
+
+func describe(ctx context.Context, client *goredis.Client, prefix string) (string, error) {
+	hashes, err := scanKeys(ctx, client, prefix+"*")
+	if err != nil {
+		return "", err
+	}
+	var (
+		users   int64
+		offsets []string
+		sample  string
+	)
+	for _, h := range hashes {
+		n, err := client.HLen(ctx, h).Result()
+		if err != nil {
+			return "", fmt.Errorf("HLEN %s: %w", h, err)
+		}
+		offset, err := client.HGet(ctx, h, offsetField).Result()
+		if errors.Is(err, goredis.Nil) {
+			offset = "-"
+		} else if err != nil {
+			return "", fmt.Errorf("HGET %s %s: %w", h, offsetField, err)
+		} else {
+			n-- // the offset field is no user
+		}
+		if offset == dirtyOffset {
+			offset = "dirty"
+		}
+		users += n
+		offsets = append(offsets, strings.TrimPrefix(h, prefix)+":"+offset)
+		if sample == "" && n > 0 {
+			if sample, err = sampleField(ctx, client, h); err != nil {
+				return "", err
+			}
+		}
+	}
+	line := fmt.Sprintf("[redis] %s* holds %d users in %d hashes; offsets %s",
+		prefix, users, len(hashes), strings.Join(offsets, " "))
+	if sample != "" {
+		line += "; " + sample
+	}
+	return line, nil
+}
+
+// sampleField shows one user's stored value as HGET would.
+func sampleField(ctx context.Context, client *goredis.Client, hash string) (string, error) {
+	fields, err := client.HKeys(ctx, hash).Result()
+	if err != nil {
+		return "", fmt.Errorf("HKEYS %s: %w", hash, err)
+	}
+	slices.Sort(fields)
+	for _, f := range fields {
+		if f == offsetField {
+			continue
+		}
+		v, err := client.HGet(ctx, hash, f).Result()
+		if err != nil {
+			return "", fmt.Errorf("HGET %s %s: %w", hash, f, err)
+		}
+		return fmt.Sprintf("HGET %s %s = %s", hash, f, v), nil
+	}
+	return "", nil
+}
