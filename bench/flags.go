@@ -70,6 +70,8 @@ type options struct {
 	runID      string
 	cpuProfile string
 	memProfile string
+	mutexProf  string
+	blockProf  string
 	flush      time.Duration
 	verbose    bool
 	timeout    time.Duration
@@ -102,6 +104,8 @@ func parseFlags(fs *flag.FlagSet, args []string) (*options, error) {
 	fs.StringVar(&o.runID, "runid", "", "internal: prefix of topic and group names")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each library phase to this path, with the phase name inserted before the extension")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile at the end of each library phase, named like -cpuprofile's")
+	fs.StringVar(&o.mutexProf, "mutexprofile", "", "write a mutex contention profile of each library phase, named like -cpuprofile's")
+	fs.StringVar(&o.blockProf, "blockprofile", "", "write a blocking profile (channels, selects, locks) of each library phase, named like -cpuprofile's")
 	fs.DurationVar(&o.flush, "flush", 0, "override Producer.Flush.Frequency of library and baselines alike (0: the library's default)")
 	fs.BoolVar(&o.verbose, "v", false, "let the library log to stderr")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up on a workload after this long")
