@@ -69,7 +69,7 @@ func (c *messageContext) Value() interface{} {
 	if c.pp.table == nil {
 		c.Fail(errors.New("cannot access the group table: the processor is stateless (no Persist edge)"))
 	}
-	data, err := c.pp.table.Storage().Get(c.key)
+	data, err := c.pp.tableRows().Get(c.key)
 	if err != nil {
 		c.Fail(fmt.Errorf("reading key %q of table %s: %w", c.key, c.pp.tableTopic, err))
 	}
@@ -94,7 +94,7 @@ func (c *messageContext) SetValue(value interface{}, options ...ContextOption) {
 	if err != nil {
 		c.Fail(fmt.Errorf("encoding value of key %q for table %s: %w", c.key, c.pp.tableTopic, err))
 	}
-	if err := c.pp.table.Storage().Set(c.key, data); err != nil {
+	if err := c.pp.tableRows().Set(c.key, data); err != nil {
 		c.Fail(fmt.Errorf("writing key %q to the local table %s: %w", c.key, c.pp.tableTopic, err))
 	}
 	c.writeTable(data, options)
@@ -104,7 +104,7 @@ func (c *messageContext) Delete(options ...ContextOption) {
 	if c.pp.table == nil {
 		c.Fail(errors.New("cannot delete a value: the processor is stateless (no Persist edge)"))
 	}
-	if err := c.pp.table.Storage().Delete(c.key); err != nil {
+	if err := c.pp.tableRows().Delete(c.key); err != nil {
 		c.Fail(fmt.Errorf("deleting key %q from the local table %s: %w", c.key, c.pp.tableTopic, err))
 	}
 	c.writeTable(nil, options)

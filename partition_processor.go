@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/internal/commit"
 	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/internal/tablecache"
 )
 
 // MessageError is the error a processor stops with when a message fails: its
@@ -80,6 +81,10 @@ type PartitionProcessor struct {
 	// cleanOffset is the table offset stored before the partition marked its
 	// store dirty; -1 when it did not (not active, or stateless).
 	cleanOffset int64
+	// rows caches the group table of an active partition in front of its
+	// store (see internal/tablecache); nil until the partition runs, and for
+	// passive partitions, which only read their store.
+	rows atomic.Pointer[tablecache.Cache]
 	// tableWriteFailed is set when a table write was refused: the local store
 	// then holds a value the topic does not, and must stay marked dirty.
 	tableWriteFailed atomic.Bool
@@ -143,6 +148,25 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 	return pp
 }
 
+// tableRows returns what callbacks read and write the group table through:
+// the cache of a running active partition, else the store itself.
+func (pp *PartitionProcessor) tableRows() tableReadWriter {
+	if rows := pp.rows.Load(); rows != nil {
+		return rows
+	}
+	if st := pp.table.Storage(); st != nil {
+		return st
+	}
+	return nil
+}
+
+// tableReadWriter is the part of a store callbacks use.
+type tableReadWriter interface {
+	Get(key string) ([]byte, error)
+	Set(key string, value []byte) error
+	Delete(key string) error
+}
+
 // tables returns the group table (if any) and the joins.
 func (pp *PartitionProcessor) tables() []*table.Partition {
 	var all []*table.Partition
@@ -190,6 +214,7 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 				return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 			}
 			pp.cleanOffset = clean
+			pp.rows.Store(tablecache.New(pp.table.Storage(), 0, 0, pp.opts.cacheRows))
 		}
 		pp.wg.Add(1)
 		go func() {
@@ -325,6 +350,16 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 		return pp.messageError(msg, err)
 	}
 	ctx.returned.Store(true)
+	if rows := pp.rows.Load(); rows != nil && len(pp.input) == 0 {
+		// Idle: write the cached changes now rather than at the next full
+		// batch, so the store is current whenever no message waits (the
+		// tester reads stores directly once everything is committed).
+		if err := rows.Flush(); err != nil {
+			err = fmt.Errorf("writing the local table %s: %w", pp.tableTopic, err)
+			ctx.finish(err)
+			return pp.messageError(msg, err)
+		}
+	}
 	ctx.finish(nil)
 	return nil
 }
@@ -419,6 +454,12 @@ func (pp *PartitionProcessor) Stop() error {
 		}
 		pp.wg.Wait()
 		settled := pp.inflight.wait(pp.opts.stopTimeout)
+		if rows := pp.rows.Load(); rows != nil {
+			if err := rows.Flush(); err != nil {
+				pp.log.Printf("writing the cached rows of table %s partition %d: %v", pp.tableTopic, pp.partition, err)
+				settled = false
+			}
+		}
 		if !settled {
 			pp.log.Printf("stopping with messages whose writes were not acknowledged within %v: they are not committed", pp.opts.stopTimeout)
 		}

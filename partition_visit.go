@@ -62,6 +62,12 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 	if st == nil {
 		return ErrVisitAborted
 	}
+	if rows := pp.rows.Load(); rows != nil {
+		// The visit walks the store: write the cached changes first.
+		if err := rows.Flush(); err != nil {
+			return fmt.Errorf("writing the local table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+		}
+	}
 	it, err := st.Iterator()
 	if err != nil {
 		return fmt.Errorf("iterating table %s partition %d: %w", pp.tableTopic, pp.partition, err)

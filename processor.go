@@ -434,7 +434,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if !ok || pp.table == nil {
 		return nil, fmt.Errorf("processor %q: this processor does not contain partition %d of key %q", p.graph.Group(), partition, key)
 	}
-	st := pp.table.Storage()
+	st := pp.tableRows()
 	if st == nil {
 		return nil, fmt.Errorf("processor %q: partition %d of key %q is still opening its local table: %w", p.graph.Group(), partition, key, ErrPartitionNotReady)
 	}

@@ -78,8 +78,11 @@ type poptions struct {
 	rebalanceCallback    RebalanceCallback
 	contextWrapper       ContextWrapper
 	defaultHeaders       Headers
-	backoffResetTime     time.Duration
-	stopTimeout          time.Duration
+	// cacheRows keeps group table rows in memory beyond their write (see
+	// internal/tablecache); off for the tester, which writes stores itself.
+	cacheRows        bool
+	backoffResetTime time.Duration
+	stopTimeout      time.Duration
 
 	builders struct {
 		storage        storage.Builder
@@ -217,6 +220,7 @@ func WithTester(t Tester) ProcessorOption {
 		o.builders.consumerGroup = t.ConsumerGroupBuilder()
 		o.builders.consumerSarama = t.ConsumerBuilder()
 		o.partitionChannelSize = 0
+		o.cacheRows = false
 		o.clientID = t.RegisterGroupGraph(gg)
 		o.builders.storage = testerStorage(t, o.clientID)
 	}
@@ -237,6 +241,7 @@ func testerStorage(t Tester, clientID string) storage.Builder {
 }
 
 func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
+	o.cacheRows = true
 	o.clientID = fmt.Sprintf("goka-processor-%s", gg.Group())
 	o.updateCallback = DefaultUpdate
 	o.partitionChannelSize = defaultPartitionChannelSize
