@@ -251,7 +251,7 @@ func (r *lifecycleRig) run(line string) {
 		require.NotNil(t, ctx, line)
 		ctx.Fail(errBoom)
 	case "get":
-		v, err := r.pp.table.Storage().Get(f[1])
+		v, err := r.pp.tableRows().Get(f[1])
 		r.printf("%s=%q %v", f[1], v, err)
 	case "acked-table-offset":
 		r.printf("acked table offset %d", r.pp.acked.Load())

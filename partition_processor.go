@@ -350,10 +350,10 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 		return pp.messageError(msg, err)
 	}
 	ctx.returned.Store(true)
-	if rows := pp.rows.Load(); rows != nil && len(pp.input) == 0 {
-		// Idle: write the cached changes now rather than at the next full
-		// batch, so the store is current whenever no message waits (the
-		// tester reads stores directly once everything is committed).
+	if rows := pp.rows.Load(); rows != nil && !pp.opts.cacheRows && len(pp.input) == 0 {
+		// Under the tester, which reads stores directly once everything is
+		// committed, write the cached changes whenever no message waits.
+		// Elsewhere they wait for a full batch, a visit or the stop.
 		if err := rows.Flush(); err != nil {
 			err = fmt.Errorf("writing the local table %s: %w", pp.tableTopic, err)
 			ctx.finish(err)

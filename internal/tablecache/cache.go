@@ -27,6 +27,9 @@ const (
 	// DefaultMaxEntries bounds the rows kept in memory; clean rows are
 	// dropped beyond it.
 	DefaultMaxEntries = 1 << 16
+	// flushBytes is the size of changed values that triggers a batch write
+	// whatever their number, so large values cannot pile up.
+	flushBytes = 4 << 20
 )
 
 // Cache is a write-back cache in front of a storage. Every method is safe
@@ -43,7 +46,8 @@ type Cache struct {
 
 	mu    sync.RWMutex
 	rows  map[string]row
-	dirty []string // keys of the rows changed since the last flush
+	dirty      []string // keys of the rows changed since the last flush
+	dirtyBytes int
 	batch storage.Batch
 }
 
@@ -119,7 +123,8 @@ func (c *Cache) put(key string, r row) error {
 		c.dirty = append(c.dirty, key)
 	}
 	c.rows[key] = r
-	if len(c.dirty) >= c.flushEntries {
+	c.dirtyBytes += len(key) + len(r.value)
+	if len(c.dirty) >= c.flushEntries || c.dirtyBytes >= flushBytes {
 		return c.flushLocked()
 	}
 	return nil
@@ -158,6 +163,7 @@ func (c *Cache) flushLocked() error {
 		c.rows[key] = r
 	}
 	c.dirty = c.dirty[:0]
+	c.dirtyBytes = 0
 	// Beyond the bound, drop rows (all clean now); map order is as good as
 	// any.
 	for key := range c.rows {
