@@ -44,11 +44,11 @@ type Cache struct {
 	// something else may write the store (the tester's SetTableValue).
 	keepClean bool
 
-	mu    sync.RWMutex
-	rows  map[string]row
+	mu         sync.RWMutex
+	rows       map[string]row
 	dirty      []string // keys of the rows changed since the last flush
 	dirtyBytes int
-	batch storage.Batch
+	batch      storage.Batch
 }
 
 // row is a cached row: its value, or a deletion, and whether the store has
