@@ -42,7 +42,8 @@ func emit(ctx context.Context, brokers []string) error {
 		return err
 	}
 	defer emitter.Finish()
-	users := []string{"alice", "bob", "carol", "dave", "erin", "frank"}
+	// One user per partition at least, with the default four.
+	users := []string{"alice", "bob", "carol", "dave", "erin", "ivan"}
 	actions := []string{"login", "view", "search", "view", "logout"}
 	ticker := time.NewTicker(*interval)
 	defer ticker.Stop()

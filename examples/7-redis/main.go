@@ -112,7 +112,7 @@ func run() error {
 	start("processor", proc.Run)
 	start("emitter", func(ctx context.Context) error { return emit(ctx, brokers) })
 	start("reporter", func(ctx context.Context) error {
-		return report(ctx, client, ns, string(goka.GroupTable(group)))
+		return report(ctx, client, ns, string(goka.GroupTable(group)), proc.Get)
 	})
 	wg.Wait()
 	if len(errs) > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/storage/redis/redistest"
 )
 
@@ -92,10 +94,14 @@ func scanKeys(ctx context.Context, client *goredis.Client, pattern string) ([]st
 	return keys, nil
 }
 
+// sampleUser is the user whose stored value the report shows.
+const sampleUser = "alice"
+
 // report reads the table's hashes straight from Redis every two seconds and
-// prints how many users each holds and its offset, plus one stored value as
-// an example: the processor's state, seen from outside the program.
-func report(ctx context.Context, client *goredis.Client, ns, table string) error {
+// prints how many users they hold, their offsets and the sample user's value,
+// next to the value the processor serves for that user: the processor's
+// state, seen from outside the program and from inside.
+func report(ctx context.Context, client *goredis.Client, ns, table string, get goka.Getter) error {
 	ticker := time.NewTicker(2 * time.Second)
 	defer ticker.Stop()
 	for {
@@ -107,14 +113,34 @@ func report(ctx context.Context, client *goredis.Client, ns, table string) error
 		line, err := describe(ctx, client, ns+":"+table+":")
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil
+				return nil // stopped under us: shutting down
 			}
 			return err
 		}
-		fmt.Println(line)
+		fmt.Println(line + "; the processor serves " + serves(get))
 	}
 }
 
+// serves is the sample user's value as the processor answers Get, as JSON.
+// A failing Get is reported, not fatal: before the group has assigned the
+// partition, or while it opens, the processor has no answer yet.
+func serves(get goka.Getter) string {
+	v, err := get(sampleUser)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("no %s yet (%v)", sampleUser, err)
+	case v == nil:
+		return "no " + sampleUser + " yet"
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%s = %v", sampleUser, v)
+	}
+	return fmt.Sprintf("%s = %s", sampleUser, data)
+}
+
+// describe summarises the hashes whose names start with prefix: users,
+// offsets and the sample user's stored value.
 func describe(ctx context.Context, client *goredis.Client, prefix string) (string, error) {
 	hashes, err := scanKeys(ctx, client, prefix+"*")
 	if err != nil {
@@ -123,7 +149,7 @@ func describe(ctx context.Context, client *goredis.Client, prefix string) (strin
 	var (
 		users   int64
 		offsets []string
-		sample  string
+		sample  = sampleUser + " not in redis yet"
 	)
 	for _, h := range hashes {
 		n, err := client.HLen(ctx, h).Result()
@@ -143,36 +169,13 @@ func describe(ctx context.Context, client *goredis.Client, prefix string) (strin
 		}
 		users += n
 		offsets = append(offsets, strings.TrimPrefix(h, prefix)+":"+offset)
-		if sample == "" && n > 0 {
-			if sample, err = sampleField(ctx, client, h); err != nil {
-				return "", err
-			}
+		v, err := client.HGet(ctx, h, sampleUser).Result()
+		if err == nil {
+			sample = fmt.Sprintf("HGET %s %s = %s", h, sampleUser, v)
+		} else if !errors.Is(err, goredis.Nil) {
+			return "", fmt.Errorf("HGET %s %s: %w", h, sampleUser, err)
 		}
 	}
-	line := fmt.Sprintf("[redis] %s* holds %d users in %d hashes; offsets %s",
-		prefix, users, len(hashes), strings.Join(offsets, " "))
-	if sample != "" {
-		line += "; " + sample
-	}
-	return line, nil
-}
-
-// sampleField shows one user's stored value as HGET would.
-func sampleField(ctx context.Context, client *goredis.Client, hash string) (string, error) {
-	fields, err := client.HKeys(ctx, hash).Result()
-	if err != nil {
-		return "", fmt.Errorf("HKEYS %s: %w", hash, err)
-	}
-	slices.Sort(fields)
-	for _, f := range fields {
-		if f == offsetField {
-			continue
-		}
-		v, err := client.HGet(ctx, hash, f).Result()
-		if err != nil {
-			return "", fmt.Errorf("HGET %s %s: %w", hash, f, err)
-		}
-		return fmt.Sprintf("HGET %s %s = %s", hash, f, v), nil
-	}
-	return "", nil
+	return fmt.Sprintf("[redis] %s* holds %d users in %d hashes; offsets %s; %s",
+		prefix, users, len(hashes), strings.Join(offsets, " "), sample), nil
 }

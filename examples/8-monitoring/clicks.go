@@ -14,8 +14,10 @@ import (
 	"github.com/seed-b2c684ed/goka"
 )
 
+// With the default four partitions every partition has users (ivan and
+// mallory hash to the one the others leave empty) and pages.
 var (
-	users = []string{"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"}
+	users = []string{"alice", "bob", "carol", "ivan", "dave", "erin", "mallory", "sybil"}
 	pages = []string{"home", "search", "product", "cart", "checkout", "help"}
 )
 
