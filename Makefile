@@ -50,7 +50,7 @@ generate:
 	$(GO) generate $(PKGS)
 
 bench:
-	$(GO) run ./bench
+	$(GO) run ./bench $(BENCHFLAGS)
 
 # Runs every fuzz target of every package for FUZZTIME each, one at a time.
 fuzz:
