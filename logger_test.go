@@ -1,9 +1,11 @@
 package goka
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"log"
-	"os"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -87,20 +89,92 @@ func TestLoggerDebug(t *testing.T) {
 }
 
 func TestWrapLogger(t *testing.T) {
-	def, ok := wrapLogger(nil).(*prefixLogger)
-	require.True(t, ok)
-	assert.Same(t, DefaultLogger(), def.out)
+	assert.Same(t, DefaultLogger(), wrapLogger(nil), "nil is the default logger")
+	assert.Same(t, DefaultLogger(), DefaultLogger(), "one default logger")
 
 	wrapped := wrapLogger(&recordingLogger{})
 	assert.Same(t, wrapped, wrapLogger(wrapped), "wrapping twice must not stack wrappers")
+	structured := NewSlogLogger(nil)
+	assert.Same(t, structured, wrapLogger(structured), "a slog logger keeps its fields")
+	assert.Same(t, wrapped, wrapped.With("group", "g"), "a text logger drops fields")
 }
 
-func TestDefaultLogger(t *testing.T) {
-	l, ok := DefaultLogger().(*log.Logger)
-	require.True(t, ok)
-	assert.Equal(t, log.LstdFlags, l.Flags())
-	assert.Same(t, os.Stderr, l.Writer())
-	assert.Empty(t, l.Prefix())
+// jsonLines decodes the JSON records a slog.JSONHandler wrote.
+func jsonLines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var records []map[string]any
+	dec := json.NewDecoder(buf)
+	for dec.More() {
+		var r map[string]any
+		require.NoError(t, dec.Decode(&r))
+		records = append(records, r)
+	}
+	return records
+}
+
+func TestSlogLoggerFields(t *testing.T) {
+	var buf bytes.Buffer
+	base := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{AddSource: true}))
+	root := wrapLogger(NewSlogLogger(base))
+	pp := root.Prefix("Processor g").With("group", "g").Prefix("PartitionProcessor (3)").With("partition", int32(3))
+	// A sibling must not share the field slice of pp.
+	sibling := root.Prefix("Processor g").With("group", "g").With("topic", "t")
+
+	pp.Printf("n=%d", 1)
+	pp.Print("a", 1)
+	pp.Println("b", 2)
+	sibling.Printf("%s", "x")
+	root.Printf("plain")
+
+	records := jsonLines(t, &buf)
+	require.Len(t, records, 5)
+	for _, r := range records[:3] {
+		assert.Equal(t, "INFO", r["level"])
+		assert.Equal(t, "Processor g > PartitionProcessor (3)", r["component"])
+		assert.Equal(t, "g", r["group"])
+		assert.Equal(t, 3.0, r["partition"])
+		assert.NotContains(t, r, "topic")
+		src, ok := r["source"].(map[string]any)
+		require.True(t, ok)
+		assert.Contains(t, src["file"], "logger_test.go", "the source is the caller")
+	}
+	assert.Equal(t, []any{"n=1", "a1", "b 2"}, []any{records[0]["msg"], records[1]["msg"], records[2]["msg"]})
+	assert.Equal(t, "t", records[3]["topic"])
+	assert.NotContains(t, records[3], "partition")
+	assert.Equal(t, "plain", records[4]["msg"])
+	assert.NotContains(t, records[4], "component")
+}
+
+func TestSlogLoggerDebug(t *testing.T) {
+	defer debugEnabled.Store(debugEnabled.Load())
+	var buf bytes.Buffer
+	l := wrapLogger(NewSlogLogger(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+
+	Debug(false, false)
+	l.Debugf("hidden")
+	assert.Empty(t, buf.String())
+
+	Debug(true, false)
+	l.Debugf("shown %d", 1)
+	records := jsonLines(t, &buf)
+	require.Len(t, records, 1)
+	assert.Equal(t, "DEBUG", records[0]["level"])
+	assert.Equal(t, "shown 1", records[0]["msg"])
+}
+
+func TestDefaultLoggerWritesThroughSlogDefault(t *testing.T) {
+	// Not parallel: it swaps the process-wide slog default.
+	var buf bytes.Buffer
+	saved := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	defer slog.SetDefault(saved)
+
+	wrapLogger(nil).Prefix("View t").With("topic", "t").Printf("hello")
+	records := jsonLines(t, &buf)
+	require.Len(t, records, 1)
+	assert.Equal(t, "hello", records[0]["msg"])
+	assert.Equal(t, "t", records[0]["topic"])
+	assert.Equal(t, "View t", records[0]["component"])
 }
 
 func TestSaramaLogger(t *testing.T) {
