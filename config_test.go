@@ -23,7 +23,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, CopartitioningStrategy, c.Consumer.Group.Rebalance.GroupStrategies[0])
 	assert.Equal(t, sarama.WaitForLocal, c.Producer.RequiredAcks)
 	assert.Equal(t, sarama.CompressionSnappy, c.Producer.Compression)
-	assert.Equal(t, 100*time.Millisecond, c.Producer.Flush.Frequency)
+	assert.Equal(t, time.Millisecond, c.Producer.Flush.Frequency)
 	assert.Equal(t, 64*1024, c.Producer.Flush.Bytes)
 	assert.True(t, c.Producer.Return.Successes)
 	assert.True(t, c.Producer.Return.Errors)
