@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/metrics"
 )
 
 // groupHandler is the sarama ConsumerGroupHandler of a processor: it turns
@@ -23,9 +24,11 @@ type groupHandler struct {
 func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p := h.p
 	p.state.SetState(ProcStateSetup)
+	p.metrics.Rebalanced()
 	assigned, err := copartitionedClaims(session.Claims())
 	if err != nil {
 		err = fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+		p.metrics.Error(metrics.ErrSetup)
 		p.fail(err)
 		return err
 	}
@@ -68,6 +71,7 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 		}
 	}
 	if err := errors.Join(all...); err != nil {
+		p.metrics.Error(metrics.ErrSetup)
 		p.fail(err)
 		p.state.SetState(ProcStateRunning)
 		return err
@@ -85,6 +89,7 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 	if !ok || pp.mode != runModeActive {
 		return fmt.Errorf("processor %q: no partition processor for claimed partition %s/%d", h.p.graph.Group(), claim.Topic(), claim.Partition())
 	}
+	pp.setClaim(claim)
 	done := pp.runCtx.Done()
 	for {
 		select {

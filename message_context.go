@@ -254,5 +254,11 @@ func wrapEmitError(err error, topic, key string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("producing message with key %q to topic %s: %w", key, topic, err)
+	return emitError{fmt.Errorf("producing message with key %q to topic %s: %w", key, topic, err)}
 }
+
+// emitError marks an error as Kafka refusing a message the callback sent,
+// so the errors metric can tell it from a failing callback.
+type emitError struct{ error }
+
+func (e emitError) Unwrap() error { return e.error }

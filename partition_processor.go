@@ -10,6 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/internal/commit"
+	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/internal/tablecache"
 )
@@ -93,6 +94,12 @@ type PartitionProcessor struct {
 	inStats map[string]*InputStats
 	hwms    map[string]int64
 	outStat map[string]*OutputStats
+	// claims are the consumer group claims of the partition's topics, whose
+	// current high-water marks give the consumer lag.
+	claims map[string]sarama.ConsumerGroupClaim
+
+	metrics     *metrics.Partition // nil: metrics off
+	stopMetrics func()             // set by Start
 
 	stopOnce sync.Once
 	stopErr  error
@@ -113,7 +120,7 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		mode:           mode,
 		graph:          gg,
 		opts:           p.opts,
-		log:            p.log.Prefix(fmt.Sprintf("PartitionProcessor (%d)", partition)),
+		log:            p.log.Prefix(fmt.Sprintf("PartitionProcessor (%d)", partition)).With("partition", partition),
 		producer:       p.producer,
 		lookups:        p.lookups,
 		joins:          make(map[string]*table.Partition),
@@ -129,6 +136,7 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		inStats:        make(map[string]*InputStats),
 		hwms:           make(map[string]int64),
 		outStat:        make(map[string]*OutputStats),
+		claims:         make(map[string]sarama.ConsumerGroupClaim),
 	}
 	pp.acked.Store(-1)
 	pp.cleanOffset = -1
@@ -145,6 +153,7 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 	for _, e := range gg.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
 	}
+	pp.metrics = p.metrics.Partition(partition, pp.inputTopics(), pp.outputTopics())
 	return pp
 }
 
@@ -188,6 +197,7 @@ func (pp *PartitionProcessor) Recovered() bool { return pp.state.IsState(PPState
 func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 	pp.state.SetState(PPStateRecovering)
 	pp.runCtx, pp.cancel = context.WithCancel(ctx)
+	pp.stopMetrics = pp.metrics.Watch(pp.metricsSource())
 
 	if err := pp.recover(setupCtx); err != nil {
 		if setupCtx.Err() != nil {
@@ -264,6 +274,7 @@ func (pp *PartitionProcessor) goFollow(t *table.Partition) {
 			return
 		}
 		err = table.Retry(pp.runCtx, t.Follow, backoff.Duration, backoff.Reset, func(err error) {
+			pp.metrics.Error(metrics.ErrTable)
 			pp.log.Printf("following a table failed, retrying: %v", err)
 		})
 		if err != nil && pp.runCtx.Err() == nil {
@@ -345,7 +356,10 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 		}
 	}
 	pp.inflight.add()
-	if err := pp.call(ctx, cb, value); err != nil {
+	begin := pp.metrics.Begin()
+	err := pp.call(ctx, cb, value)
+	pp.metrics.CallbackDone(msg.Topic, begin)
+	if err != nil {
 		ctx.finish(err)
 		return pp.messageError(msg, err)
 	}
@@ -403,6 +417,9 @@ func (pp *PartitionProcessor) fail(err error) {
 	}
 	pp.failMu.Unlock()
 	if first {
+		// Counted once: the error that stopped the partition, not the
+		// echoes of it from the messages still in flight.
+		pp.metrics.Error(errorKind(err))
 		pp.onFail(err)
 	}
 }
@@ -474,6 +491,9 @@ func (pp *PartitionProcessor) Stop() error {
 			errs = append(errs, err)
 		}
 		pp.stopErr = errors.Join(errs...)
+		if pp.stopMetrics != nil {
+			pp.stopMetrics()
+		}
 		pp.state.SetState(PPStateStopped)
 	})
 	return pp.stopErr

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
 )
@@ -32,6 +33,7 @@ type Processor struct {
 	graph   *GroupGraph
 	opts    *poptions
 	log     logger
+	metrics *metrics.Processor // nil: metrics off
 
 	numPartitions int32
 	lookups       map[string]*View
@@ -73,11 +75,16 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	if globalConfig().Producer.RequiredAcks == sarama.NoResponse {
 		return nil, fmt.Errorf("processor %q: Producer.RequiredAcks must not be NoResponse: the processor needs acknowledged offsets to commit and to store its table offset", gg.Group())
 	}
+	m, err := metrics.NewProcessor(opts.metrics, string(gg.Group()))
+	if err != nil {
+		return nil, fmt.Errorf("processor %q: %w", gg.Group(), err)
+	}
 	p := &Processor{
 		brokers:    brokers,
 		graph:      gg,
 		opts:       opts,
-		log:        opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())),
+		log:        opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())).With("group", string(gg.Group())),
+		metrics:    m,
 		lookups:    make(map[string]*View),
 		state:      NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
 		done:       make(chan struct{}),
@@ -94,6 +101,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 			WithViewTopicManagerBuilder(opts.builders.topicmgr),
 			WithViewStorageBuilder(opts.builders.storage),
 			WithViewConsumerSaramaBuilder(opts.builders.consumerSarama),
+			WithViewMetrics(opts.metrics),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("processor %q: building the view of lookup table %s: %w", gg.Group(), e.Topic(), err)
@@ -199,7 +207,7 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Consumer:  p.consumer,
 		Offsets:   p.tmgr,
 		Update:    tableUpdate(cb),
-		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).Printf,
+		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed-b2c684ed/goka/storage"
 )
 
@@ -83,6 +84,8 @@ type poptions struct {
 	cacheRows        bool
 	backoffResetTime time.Duration
 	stopTimeout      time.Duration
+	// metrics is where the processor registers its collectors; nil: none.
+	metrics prometheus.Registerer
 
 	builders struct {
 		storage        storage.Builder
@@ -160,6 +163,43 @@ func WithPartitionChannelSize(size int) ProcessorOption {
 // WithLogger sets the logger. Default: DefaultLogger().
 func WithLogger(l Logger) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.log = wrapLogger(l) }
+}
+
+// WithMetrics registers the processor's Prometheus metrics in reg, and the
+// view metrics of its lookup tables (see WithViewMetrics). Processors of
+// several groups, and several instances of one group, may share a registry:
+// the collectors are registered once and the group label tells the
+// processors apart. Instances of one group sharing a registry report the
+// same series, so give each its own registry (or one wrapped with
+// prometheus.WrapRegistererWith) to tell them apart. NewProcessor fails when
+// reg holds other collectors under the same names. Default: no metrics.
+//
+// Metrics, labelled by group, topic and partition as they apply:
+//
+//   - goka_processor_messages_consumed_total, goka_processor_consumed_bytes_total
+//     (counters): messages taken from each input topic (streams and the
+//     loop) by each partition.
+//   - goka_processor_messages_emitted_total, goka_processor_emitted_bytes_total
+//     (counters): emits, loopbacks and table writes by destination topic;
+//     the partition is the one whose callback sent them.
+//   - goka_processor_callback_duration_seconds (histogram, group and
+//     topic): how long callbacks run.
+//   - goka_processor_consumer_lag (gauge): messages of an input partition
+//     not processed yet, from the consumer's current high-water mark.
+//   - goka_processor_table_recovery_progress (gauge, 0 to 1),
+//     goka_processor_table_recovery_duration_seconds (gauge) and
+//     goka_processor_table_lag (gauge): restore and follow of the group table
+//     and the joined tables, per table partition.
+//   - goka_processor_partitions (gauge, group and mode): active and
+//     hot-standby partitions held.
+//   - goka_processor_rebalances_total (counter): consumer group sessions.
+//   - goka_processor_errors_total (counter, group and kind): processing,
+//     emit, setup and table errors.
+//
+// Gauges are computed when scraped; counters cost a few atomic adds per
+// message.
+func WithMetrics(reg prometheus.Registerer) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.metrics = reg }
 }
 
 // WithHasher sets the hash that maps keys to partitions, for Get, the

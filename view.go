@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
 )
@@ -60,6 +61,7 @@ type View struct {
 	codec      Codec
 	opts       *voptions
 	log        logger
+	metrics    *metrics.View // nil: metrics off
 	partitions []int32
 
 	state   *Signal
@@ -111,12 +113,17 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 	if len(partitions) == 0 {
 		return nil, fmt.Errorf("view %s: the topic has no partitions", topic)
 	}
+	m, err := metrics.NewView(opts.metrics, string(topic))
+	if err != nil {
+		return nil, fmt.Errorf("view %s: %w", topic, err)
+	}
 	v := &View{
 		brokers:       brokers,
 		topic:         string(topic),
 		codec:         codec,
 		opts:          opts,
-		log:           opts.log.Prefix(fmt.Sprintf("View %s", topic)),
+		log:           opts.log.Prefix(fmt.Sprintf("View %s", topic)).With("topic", string(topic)),
+		metrics:       m,
 		partitions:    partitions,
 		state:         NewSignal(ViewStateIdle, ViewStateInitializing, ViewStateConnecting, ViewStateCatchUp, ViewStateRunning),
 		partRecovered: make([]atomic.Bool, len(partitions)),
@@ -166,7 +173,7 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			Consumer:  consumer,
 			Offsets:   tm,
 			Update:    tableUpdate(v.opts.updateCallback),
-			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).Printf,
+			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
 		})
 	}
 	v.mu.Lock()
@@ -180,6 +187,9 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, t.Close())
 		}
 	}()
+	for i, t := range tables {
+		defer v.metrics.Watch(v.partitions[i], t)()
+	}
 
 	// The view's state follows the lowest state of its partitions. The
 	// observers are stopped before the tables close, so the closing

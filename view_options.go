@@ -5,6 +5,7 @@ import (
 	"hash"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed-b2c684ed/goka/storage"
 )
 
@@ -22,6 +23,8 @@ type voptions struct {
 	// options.
 	deprecatedRestartable bool
 	backoffResetTime      time.Duration
+	// metrics is where the view registers its collectors; nil: none.
+	metrics prometheus.Registerer
 
 	builders struct {
 		storage        storage.Builder
@@ -103,6 +106,27 @@ func WithViewRestartable() ViewOption {
 		o.autoreconnect = true
 		o.deprecatedRestartable = true
 	}
+}
+
+// WithViewMetrics registers the view's Prometheus metrics in reg. Views of
+// several tables may share a registry; two views of the same table on one
+// registry (for example a view and a processor's lookup of that table)
+// report one set of series, the first one's. NewView fails when reg holds
+// other collectors under the same names. Default: no metrics.
+//
+// Metrics, labelled by topic (the table) and partition, computed when
+// scraped:
+//
+//   - goka_view_partition_state (gauge): 0 stopped, 1 initializing,
+//     2 connecting, 3 recovering, 4 preparing, 5 running, as
+//     PartitionStatus.
+//   - goka_view_partition_lag (gauge): records not applied yet.
+//   - goka_view_recovery_progress (gauge, 0 to 1) and
+//     goka_view_recovery_duration_seconds (gauge): the last restore.
+//   - goka_view_messages_consumed_total, goka_view_consumed_bytes_total
+//     (counters): records applied since Run started.
+func WithViewMetrics(reg prometheus.Registerer) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.metrics = reg }
 }
 
 // WithViewTester runs the view on the tester's in-memory Kafka and storage.

@@ -228,6 +228,14 @@ func (p *Partition) Emitted(topic string, n int) {
 	out.bytes.Add(float64(n))
 }
 
+// Error counts an error of kind for the partition's processor.
+func (p *Partition) Error(kind ErrorKind) {
+	if p == nil {
+		return
+	}
+	p.m.Error(kind)
+}
+
 // Begin returns the start time of a callback, or the zero time when metrics
 // are off, so that no clock is read then.
 func (p *Partition) Begin() time.Time {
