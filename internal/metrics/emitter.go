@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -62,21 +60,21 @@ func NewEmitter(reg prometheus.Registerer, topic string) (*Emitter, error) {
 	}, nil
 }
 
-// Begin returns the start time of an emit, or the zero time when metrics
-// are off.
-func (m *Emitter) Begin() time.Time {
+// Begin returns the start of an emit on the monotonic clock, or zero when
+// metrics are off.
+func (m *Emitter) Begin() Instant {
 	if m == nil {
-		return time.Time{}
+		return 0
 	}
-	return time.Now()
+	return now()
 }
 
 // Done records an emit of n bytes that started at begin and ended with err.
-func (m *Emitter) Done(begin time.Time, n int, err error) {
+func (m *Emitter) Done(begin Instant, n int, err error) {
 	if m == nil {
 		return
 	}
-	m.latency.Observe(time.Since(begin).Seconds())
+	m.latency.Observe(since(begin))
 	if err != nil {
 		m.errors.Inc()
 		return

@@ -1,8 +1,6 @@
 package metrics
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -236,18 +234,18 @@ func (p *Partition) Error(kind ErrorKind) {
 	p.m.Error(kind)
 }
 
-// Begin returns the start time of a callback, or the zero time when metrics
-// are off, so that no clock is read then.
-func (p *Partition) Begin() time.Time {
+// Begin returns the start of a callback on the monotonic clock, or zero
+// when metrics are off, so that no clock is read then.
+func (p *Partition) Begin() Instant {
 	if p == nil {
-		return time.Time{}
+		return 0
 	}
-	return time.Now()
+	return now()
 }
 
 // CallbackDone observes the duration of a callback of topic that started at
 // begin.
-func (p *Partition) CallbackDone(topic string, begin time.Time) {
+func (p *Partition) CallbackDone(topic string, begin Instant) {
 	if p == nil {
 		return
 	}
@@ -255,7 +253,7 @@ func (p *Partition) CallbackDone(topic string, begin time.Time) {
 	if !ok {
 		in = p.m.input(topic, p.label)
 	}
-	in.callback.Observe(time.Since(begin).Seconds())
+	in.callback.Observe(since(begin))
 }
 
 // Watch makes the partition visible to scrapes, which read its lags and
