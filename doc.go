@@ -99,6 +99,23 @@ nil. Values it already holds are served, stale during catch-up and reconnects
 as in goka. View.WaitRecovered waits for that point and reports a Run that
 ended first.
 
+# Metrics and logs
+
+WithMetrics, WithViewMetrics and WithEmitterMetrics register Prometheus
+metrics (named goka_*) in a prometheus.Registerer: messages consumed and
+emitted per topic and partition, callback and emit latency, consumer lag,
+table recovery progress and duration, partitions held, rebalances and
+errors. Serve the registry with promhttp.HandlerFor. The consumer lag is
+computed when scraped from the consumer's current high-water mark, so it
+shows a backlog while a callback is stuck (goka reports 0). Without these
+options nothing is registered and the engine pays one nil check per call.
+
+The default logger, DefaultLogger, writes through log/slog: each line is a
+record of slog.Default() with the component and fields such as group, topic
+and partition as attributes. NewSlogLogger does the same with a given
+slog.Logger. Any other Logger receives goka's text lines, prefixed with the
+component ("[Processor g > PartitionProcessor (3)] ...").
+
 # Testing
 
 The tester package runs processors, views and emitters on an in-memory Kafka

@@ -3,13 +3,17 @@ package goka
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/seed-b2c684ed/goka/codec"
 	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/stretchr/testify/assert"
@@ -167,6 +171,17 @@ func TestProcessorLagWhileBacklog(t *testing.T) {
 		return metricIs(t, reg, "goka_processor_consumer_lag", lag, backlog-1)
 	})
 	assert.Equal(t, int64(backlog-1), proc.Stats().Group[0].Input["orders"].OffsetLag, "the stats agree")
+	// What an operator's curl of /metrics shows, served as the examples do.
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	client := srv.Client()
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(srv.URL)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.NoError(t, err)
+	assert.Contains(t, string(body), fmt.Sprintf(`goka_processor_consumer_lag{group="slow",partition="0",topic="orders"} %d`, backlog-1))
 
 	letGo()
 	eventually(t, "the lag drops to zero", func() bool {
