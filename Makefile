@@ -3,11 +3,12 @@ GO        ?= go
 PKGS      ?= ./...
 FUZZTIME  ?= 60s
 
-.PHONY: test vet unit generate bench fuzz kafka-install kafka-start kafka-stop systemtest
+.PHONY: test vet unit examples browsertest generate bench fuzz kafka-install kafka-start kafka-stop systemtest
 
-# Everything: static checks, the unit and integration tests, and the system
-# tests against a real Kafka broker that the project's script installs.
-test: vet unit systemtest
+# Everything: static checks, the unit and integration tests, every example
+# run on the embedded broker, the monitor page in a real browser, and the
+# system tests against a real Kafka broker that the project's script installs.
+test: vet unit examples browsertest systemtest
 
 # The tester's QueueTracker.Seek(int64) is goka's signature, which vet's
 # stdmethods check mistakes for io.Seeker: that one check is off for tester.
@@ -21,6 +22,16 @@ vet:
 # broker and run in their own target.
 unit:
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v /systemtest)
+
+# Builds every example and runs each on the embedded broker, checking the
+# output it promises.
+examples:
+	scripts/smoke-examples.sh
+
+# Renders the monitor page of a running example in headless Chromium (which
+# the script installs when missing) and keeps a screenshot in test-artifacts/.
+browsertest:
+	scripts/browser-test.sh
 
 KAFKA      ?= scripts/kafka.sh
 KAFKA_PORT ?= 9092
