@@ -124,7 +124,7 @@ func run() error {
 		}()
 	}
 	start("view", func() error { return view.Run(ctx) })
-	start("writer", func() error { return write(ctx, writer) })
+	start("writer", func() error { return write(ctx, writer, view) })
 	start("reader", func() error { return read(ctx, view) })
 	if env.proxy != nil {
 		start("cutter", func() error { return cutOnce(ctx, view, env.proxy, *cutAfter, *cutFor) })
@@ -173,22 +173,43 @@ func stateName(s goka.State) string {
 	return fmt.Sprintf("State(%d)", s)
 }
 
-// write counts up in the table's one key every 200 ms.
-func write(ctx context.Context, writer *goka.Emitter) error {
+// write counts up in the table's one key every 200 ms, once the view has
+// read the table. On a real broker the writer loses the broker too when it
+// stops: it reports the first failure of an outage and keeps trying, as the
+// view does.
+func write(ctx context.Context, writer *goka.Emitter, view *goka.View) error {
 	defer writer.Finish()
+	// On a real broker the table may hold a count of an earlier run, to
+	// go on from.
+	if err := view.WaitRecovered(ctx); err != nil {
+		return nil // the view failed or the program stops; Run reports it
+	}
+	n := int64(1)
+	if last, err := view.Get(tickKey); err == nil && last != nil {
+		n = last.(int64) + 1
+	}
 	ticker := time.NewTicker(200 * time.Millisecond)
 	defer ticker.Stop()
-	for n := int64(1); ; n++ {
+	failing := false
+	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
 		}
-		if err := writer.EmitSync(tickKey, n); err != nil {
-			if ctx.Err() != nil {
-				return nil
+		err := writer.EmitSync(tickKey, n)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && !failing:
+			failing = true
+			fmt.Printf("[%s] writer: %v; trying again\n", time.Now().Format("15:04:05.000"), err)
+		case err == nil:
+			if failing {
+				failing = false
+				fmt.Printf("[%s] writer: writing again\n", time.Now().Format("15:04:05.000"))
 			}
-			return fmt.Errorf("writing: %w", err)
+			n++
 		}
 	}
 }
