@@ -28,6 +28,7 @@ type PanicError struct {
 	Value  interface{}
 }
 
+// Error names the action and the panic value.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("actions: %s panicked: %v", e.Action, e.Value)
 }
