@@ -1,6 +1,7 @@
 package tester
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -122,5 +123,29 @@ func consumerMessage(topic string, offset int64, m *message) *sarama.ConsumerMes
 		Value:     m.value,
 		Headers:   m.headers,
 		Timestamp: m.timestamp,
+	}
+}
+
+// deliver sends the messages of topic from offset on to out, waiting for
+// new ones as they are appended, until ctx ends. Consumer group claims and
+// partition consumers both read a queue this way.
+func (b *broker) deliver(ctx context.Context, topic string, offset int64, out chan<- *sarama.ConsumerMessage) {
+	for {
+		changed := b.watch()
+		m := b.at(topic, offset)
+		if m == nil {
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		select {
+		case out <- consumerMessage(topic, offset, m):
+			offset++
+		case <-ctx.Done():
+			return
+		}
 	}
 }

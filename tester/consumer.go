@@ -107,24 +107,7 @@ func (pc *partitionConsumer) deliver(ctx context.Context, offset int64) {
 	defer close(pc.done)
 	defer close(pc.messages)
 	defer close(pc.errors)
-	for {
-		changed := pc.tt.broker.watch()
-		m := pc.tt.broker.at(pc.topic, offset)
-		if m == nil {
-			select {
-			case <-changed:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		select {
-		case pc.messages <- consumerMessage(pc.topic, offset, m):
-			offset++
-		case <-ctx.Done():
-			return
-		}
-	}
+	pc.tt.broker.deliver(ctx, pc.topic, offset, pc.messages)
 }
 
 func (pc *partitionConsumer) AsyncClose() { pc.stop() }

@@ -144,23 +144,5 @@ func (c *claim) Messages() <-chan *sarama.ConsumerMessage {
 
 func (c *claim) deliver(ctx context.Context) {
 	defer close(c.messages)
-	offset := c.initial
-	for {
-		changed := c.tt.broker.watch()
-		m := c.tt.broker.at(c.topic, offset)
-		if m == nil {
-			select {
-			case <-changed:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		select {
-		case c.messages <- consumerMessage(c.topic, offset, m):
-			offset++
-		case <-ctx.Done():
-			return
-		}
-	}
+	c.tt.broker.deliver(ctx, c.topic, c.initial, c.messages)
 }
