@@ -1,7 +1,7 @@
 // Command 5-multiple runs one copy of a service that can run many times side
 // by side: a processor that reads two input streams into one group table, a
-// view of that table, and a web server with the monitor, the query page and
-// pprof. Every copy keeps its tables in a fresh temporary directory, so
+// view of that table, and a web server with the monitor, the query page,
+// pprof and the Prometheus metrics of this copy. Every copy keeps its tables in a fresh temporary directory, so
 // copies on one machine never share a store, and Kafka spreads the
 // partitions over the copies: start a second or third copy against the same
 // broker and watch each one report the partitions it owns.
@@ -25,6 +25,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/kafkatest"
 	"github.com/seed-b2c684ed/goka/storage"
@@ -84,11 +87,16 @@ func run() error {
 		return err
 	}
 
+	// A registry per copy: each copy serves the series of the partitions it
+	// owns, and Prometheus tells the copies apart by the address it scrapes.
+	reg := newRegistry()
+
 	owned := new(ownership)
 	proc, err := goka.NewProcessor(brokers, graph(),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
 		goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "processor"))),
 		goka.WithRebalanceCallback(owned.rebalanced),
+		goka.WithMetrics(reg),
 	)
 	if err != nil {
 		return err
@@ -96,16 +104,17 @@ func run() error {
 	view, err := goka.NewView(brokers, goka.GroupTable(group), tallyCodec,
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
 		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))),
+		goka.WithViewMetrics(reg),
 	)
 	if err != nil {
 		return err
 	}
 
-	web, err := startWeb(*addr, proc, view)
+	web, err := startWeb(*addr, proc, view, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("web UI at %s (monitor %smonitor/processor/0)\n", web.url, web.url)
+	fmt.Printf("web UI at %s (monitor %smonitor/processor/0, metrics %smetrics)\n", web.url, web.url, web.url)
 
 	// The first component to fail stops the others; all of them return once
 	// ctx is done.
@@ -130,11 +139,23 @@ func run() error {
 	}
 	start("processor", proc.Run)
 	start("view", view.Run)
-	start("emitter", func(ctx context.Context) error { return emit(ctx, brokers) })
+	start("emitter", func(ctx context.Context) error { return emit(ctx, brokers, reg) })
 	start("status", func(ctx context.Context) error { return report(ctx, owned, view) })
 	wg.Wait()
 
 	return errors.Join(append(errs, web.shutdown())...)
+}
+
+// newRegistry returns the registry served at /metrics: the runtime's and
+// the process's own metrics next to goka's, as a Prometheus scrape of any Go
+// service would expect.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
 }
 
 // createInputs creates the two input streams with the same number of

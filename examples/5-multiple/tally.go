@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/codec"
 )
@@ -56,13 +57,13 @@ func current(ctx goka.Context) Tally {
 // emit sends a like and a share, each for one of a few posts and from one of
 // a few users, every -interval until ctx ends. Every copy emits, so three
 // copies triple the traffic.
-func emit(ctx context.Context, brokers []string) error {
-	le, err := goka.NewEmitter(brokers, likes, new(codec.String))
+func emit(ctx context.Context, brokers []string, reg prometheus.Registerer) error {
+	le, err := goka.NewEmitter(brokers, likes, new(codec.String), goka.WithEmitterMetrics(reg))
 	if err != nil {
 		return err
 	}
 	defer le.Finish()
-	se, err := goka.NewEmitter(brokers, shares, new(codec.String))
+	se, err := goka.NewEmitter(brokers, shares, new(codec.String), goka.WithEmitterMetrics(reg))
 	if err != nil {
 		return err
 	}

@@ -24,15 +24,15 @@ type webServer struct {
 }
 
 // basePath lets the index page link pages that are not a web component,
-// such as pprof's.
+// such as pprof's and the metrics.
 type basePath string
 
 func (p basePath) BasePath() string { return string(p) }
 
-// startWeb serves the monitor, the query page, pprof and an index of them on
-// address. It listens before returning, so the URL it reports is final even
-// for port 0.
-func startWeb(address string, proc *goka.Processor, view *goka.View) (*webServer, error) {
+// startWeb serves the monitor, the query page, pprof, the metrics (with
+// handler) and an index of them on address. It listens before returning, so
+// the URL it reports is final even for port 0.
+func startWeb(address string, proc *goka.Processor, view *goka.View, metrics http.Handler) (*webServer, error) {
 	router := mux.NewRouter()
 
 	mon := monitor.NewServer("/monitor", router)
@@ -55,10 +55,15 @@ func startWeb(address string, proc *goka.Processor, view *goka.View) (*webServer
 	router.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	router.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index)
 
+	// The index links the metrics as /metrics/: serve both spellings.
+	router.Handle("/metrics", metrics)
+	router.Handle("/metrics/", metrics)
+
 	idx := index.NewServer("/", router)
 	idx.AddComponent(mon, "Monitor")
 	idx.AddComponent(qry, "Query")
 	idx.AddComponent(basePath("/debug/pprof"), "pprof")
+	idx.AddComponent(basePath("/metrics"), "Metrics (Prometheus)")
 
 	ln, err := net.Listen("tcp", address)
 	if err != nil {

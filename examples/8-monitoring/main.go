@@ -3,10 +3,14 @@
 // server: the monitor (live partitions, offsets, lag and rates), the query
 // page (one key of a table), the actions page (emit a burst of clicks, pause
 // the stream) and an index linking them. Clicks flow all the time, so the
-// pages show live numbers.
+// pages show live numbers. The same server exposes the Prometheus metrics of
+// the processors, the view and the emitter at /metrics; -slow makes the
+// counter's callback slower than the clicks arrive, so a backlog builds up
+// and its consumer lag shows there and on the monitor.
 //
 //	go run ./examples/8-monitoring                          # embedded broker
 //	go run ./examples/8-monitoring -brokers localhost:9092  # a real broker
+//	go run ./examples/8-monitoring -slow 250ms              # a growing backlog
 package main
 
 import (
@@ -24,6 +28,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/codec"
 	"github.com/seed-b2c684ed/goka/kafkatest"
@@ -37,6 +44,7 @@ var (
 	partitions = flag.Int("partitions", 4, "partitions of the streams when this program creates them")
 	interval   = flag.Duration("interval", 50*time.Millisecond, "pause between two clicks of the steady stream")
 	status     = flag.Duration("status", 2*time.Second, "how often to print the status line")
+	slow       = flag.Duration("slow", 0, "time the counter's callback spends on each click (simulated work; 0: none)")
 )
 
 func main() {
@@ -80,13 +88,18 @@ func run() error {
 		return err
 	}
 
+	// One registry for every component: the group and topic labels tell
+	// them apart.
+	reg := newRegistry()
+
 	// The counter comes first: its constructor creates the table that the
 	// others join and look up, and they check it exists.
 	var procs []*goka.Processor
-	for _, gg := range []*goka.GroupGraph{counterGraph(), mainGraph(), routerGraph(), pagesGraph()} {
+	for _, gg := range []*goka.GroupGraph{counterGraph(*slow), mainGraph(), routerGraph(), pagesGraph()} {
 		p, err := goka.NewProcessor(brokers, gg,
 			goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
 			goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, string(gg.Group())))),
+			goka.WithMetrics(reg),
 		)
 		if err != nil {
 			return fmt.Errorf("processor %s: %w", gg.Group(), err)
@@ -98,12 +111,13 @@ func run() error {
 	view, err := goka.NewView(brokers, counterTable, new(codec.Int64),
 		goka.WithViewTopicManagerBuilder(goka.TopicManagerBuilderWithTopicManagerConfig(tmc)),
 		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(dir, "view"))),
+		goka.WithViewMetrics(reg),
 	)
 	if err != nil {
 		return err
 	}
 
-	emitter, err := goka.NewEmitter(brokers, clicks, new(codec.String))
+	emitter, err := goka.NewEmitter(brokers, clicks, new(codec.String), goka.WithEmitterMetrics(reg))
 	if err != nil {
 		return err
 	}
@@ -120,12 +134,13 @@ func run() error {
 			"profile": main.Get,
 			"pages":   pagesProc.Get,
 		},
-		clicks: src,
+		clicks:  src,
+		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 	})
 	if err != nil {
 		return errors.Join(err, emitter.Finish())
 	}
-	fmt.Printf("web UI at %s (monitor %smonitor/processor/0)\n", web.url, web.url)
+	fmt.Printf("web UI at %s (monitor %smonitor/processor/0, metrics %smetrics)\n", web.url, web.url, web.url)
 
 	var (
 		wg   sync.WaitGroup
@@ -158,6 +173,18 @@ func run() error {
 		errs = append(errs, fmt.Errorf("finishing the emitter: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// newRegistry returns the registry served at /metrics: the runtime's and
+// the process's own metrics next to goka's, as a Prometheus scrape of any Go
+// service would expect.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
 }
 
 // report prints every -status how many clicks were sent and what the view of

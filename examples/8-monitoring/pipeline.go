@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/codec"
 )
@@ -44,9 +47,11 @@ type PageStats struct {
 	TopUserClicks int64  `json:"topUserClicks"`
 }
 
-func counterGraph() *goka.GroupGraph {
+// counterGraph counts clicks, spending slow on each one first (see -slow).
+func counterGraph(slow time.Duration) *goka.GroupGraph {
 	return goka.DefineGroup(counterGroup,
 		goka.Input(clicks, new(codec.String), func(ctx goka.Context, _ interface{}) {
+			work(ctx.Context(), slow)
 			var n int64
 			if v := ctx.Value(); v != nil {
 				n = v.(int64)
@@ -55,6 +60,22 @@ func counterGraph() *goka.GroupGraph {
 		}),
 		goka.Persist(new(codec.Int64)),
 	)
+}
+
+// work stands in for what a real callback might spend its time on, a remote
+// call or a heavy computation, so that the clicks arrive faster than they are
+// counted. It ends early when the processor stops: a slow run still shuts
+// down at once instead of after the click in hand.
+func work(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // mainGraph joins the counter's table: both are keyed by user and read the

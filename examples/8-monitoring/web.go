@@ -39,11 +39,19 @@ type components struct {
 	view       *goka.View
 	sources    map[string]goka.Getter
 	clicks     *clickSource
+	metrics    http.Handler // the Prometheus registry's handler
 }
 
-// startWeb serves monitor, query, actions and the index on address, listening
-// before it returns so that the URL is final even for port 0. Actions end
-// when appCtx does.
+// basePath lets the index page link a page that is not a web component, such
+// as the metrics.
+type basePath string
+
+// BasePath implements index.ComponentPathProvider.
+func (p basePath) BasePath() string { return string(p) }
+
+// startWeb serves monitor, query, actions, the metrics and the index on
+// address, listening before it returns so that the URL is final even for
+// port 0. Actions end when appCtx does.
 func startWeb(appCtx context.Context, address string, c components) (*webServer, error) {
 	w := &webServer{appCtx: appCtx, served: make(chan error, 1)}
 	w.idle = sync.NewCond(&w.mu)
@@ -70,10 +78,15 @@ func startWeb(appCtx context.Context, address string, c components) (*webServer,
 		return nil, err
 	}
 
+	// The index links the metrics as /metrics/: serve both spellings.
+	router.Handle("/metrics", c.metrics)
+	router.Handle("/metrics/", c.metrics)
+
 	idx := index.NewServer("/", router)
 	idx.AddComponent(mon, "Monitor")
 	idx.AddComponent(qry, "Query")
 	idx.AddComponent(act, "Actions")
+	idx.AddComponent(basePath("/metrics"), "Metrics (Prometheus)")
 
 	ln, err := net.Listen("tcp", address)
 	if err != nil {
