@@ -29,9 +29,11 @@ examples:
 	scripts/smoke-examples.sh
 
 # Renders the monitor page of a running example in headless Chromium (which
-# the script installs when missing) and keeps a screenshot in test-artifacts/.
+# the script installs when missing) and keeps a screenshot in test-artifacts/;
+# then reads its /metrics while a backlog builds, expecting a consumer lag.
 browsertest:
 	scripts/browser-test.sh
+	scripts/metrics-check.sh
 
 KAFKA      ?= scripts/kafka.sh
 KAFKA_PORT ?= 9092
