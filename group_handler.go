@@ -97,7 +97,11 @@ func (h *groupHandler) ConsumeClaim(session sarama.ConsumerGroupSession, claim s
 			if !ok {
 				return nil
 			}
-			pp.setHighWaterMark(msg.Topic, claim.HighWaterMarkOffset())
+			select {
+			case pp.input <- msg:
+				continue
+			default:
+			}
 			select {
 			case pp.input <- msg:
 			case <-done:

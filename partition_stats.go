@@ -22,17 +22,9 @@ func (pp *PartitionProcessor) countInput(msg *sarama.ConsumerMessage) {
 	s.Bytes += len(msg.Value)
 	s.LastOffset = msg.Offset
 	pp.metrics.Consumed(msg.Topic, len(msg.Value))
-	if !msg.Timestamp.IsZero() {
-		s.Delay = time.Since(msg.Timestamp)
-	}
-}
-
-// setHighWaterMark records the newest high-water mark the consumer saw for a
-// topic, from which the lag is computed.
-func (pp *PartitionProcessor) setHighWaterMark(topic string, hwm int64) {
-	pp.statsMu.Lock()
-	defer pp.statsMu.Unlock()
-	pp.hwms[topic] = hwm
+	// The delay is computed when stats are read: a clock read per message
+	// showed in the profile.
+	pp.lastTimestamps[msg.Topic] = msg.Timestamp
 }
 
 // countOutput updates the output stats of a topic.
@@ -70,12 +62,11 @@ func (pp *PartitionProcessor) fetchStats() *PartitionProcStats {
 	defer pp.statsMu.Unlock()
 	for topic, s := range pp.inStats {
 		c := *s
-		hwm, ok := pp.hwms[topic]
-		if claim, claimedOK := claimed[topic]; claimedOK {
-			hwm, ok = max(hwm, claim), true
-		}
-		if ok && hwm-1 > c.LastOffset {
+		if hwm, ok := claimed[topic]; ok && hwm-1 > c.LastOffset {
 			c.OffsetLag = hwm - 1 - c.LastOffset
+		}
+		if ts := pp.lastTimestamps[topic]; !ts.IsZero() {
+			c.Delay = stats.Now.Sub(ts)
 		}
 		stats.Input[topic] = &c
 	}
@@ -154,7 +145,6 @@ func (pp *PartitionProcessor) reportLags(report func(topic string, lag int64)) {
 		} else if last < -1 {
 			continue
 		}
-		hwm = max(hwm, pp.hwms[topic])
 		lags = append(lags, lag{topic, max(hwm-1-last, 0)})
 	}
 	pp.statsMu.Unlock()

@@ -121,7 +121,7 @@ func TestBrokerRestart(t *testing.T) {
 	startView(t, view)
 	emit()
 	c.waitConsumed(group, input, partitions)
-	waitFor(t, consumeDeadline, "the view to show the counts", func() (bool, string) { return viewMatches(view, want) })
+	waitView(t, c, view, want, "the view to show the counts")
 	committed, err := c.committed(group, input, partitions)
 	require.NoError(t, err)
 
@@ -159,7 +159,7 @@ func TestBrokerRestart(t *testing.T) {
 	emit()
 	second := startCounter("processor 2")
 	c.waitConsumed(group, input, partitions)
-	waitFor(t, consumeDeadline, "the view to catch up after the restart", func() (bool, string) { return viewMatches(view, want) })
+	waitView(t, c, view, want, "the view to catch up after the restart")
 	caughtUp := time.Since(startAt)
 	require.NoError(t, second.stop(t))
 

@@ -3,6 +3,8 @@ package systemtest_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +48,11 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func() (bool, str
 		select {
 		case <-ticker.C:
 		case <-deadline.C:
+			if os.Getenv("DEBUG_STACKS") != "" {
+				buf := make([]byte, 1<<22)
+				n := runtime.Stack(buf, true)
+				_ = os.WriteFile("/tmp/dbg-stacks.txt", buf[:n], 0o644)
+			}
 			tb.Fatalf("timed out after %s waiting for %s: %s", d, what, why)
 		}
 	}
@@ -168,10 +175,16 @@ func (c *cluster) mustNewest(topic string, partitions int32) []int64 {
 
 // waitConsumed waits until group has committed every partition of topic up
 // to its end: every message was processed and, since the library commits
-// only after a message's table write was acknowledged, is in the table.
-func (c *cluster) waitConsumed(group, topic string, partitions int32) {
+// only after a message's table write was acknowledged, is in the table. It
+// fails at once if one of the processors' runs given ends meanwhile.
+func (c *cluster) waitConsumed(group, topic string, partitions int32, runs ...*run) {
 	c.t.Helper()
 	waitFor(c.t, consumeDeadline, "group "+group+" to consume "+topic, func() (bool, string) {
+		for _, r := range runs {
+			if !r.running() {
+				c.t.Fatalf("%s ended while consuming %s: %v", r.name, topic, r.err)
+			}
+		}
 		hwms, err := c.newest(topic, partitions)
 		if err != nil {
 			return false, err.Error()

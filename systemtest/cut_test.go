@@ -65,10 +65,10 @@ func TestConnectionCut(t *testing.T) {
 		want[keyName(i%keys)]++
 	}
 	require.NoError(t, em.Finish())
-	waitFor(t, consumeDeadline, "the view to show the counts", func() (bool, string) { return viewMatches(view, want) })
 	// Everything so far is committed: whatever follows must neither lose
 	// nor repeat it.
-	c.waitConsumed(group, input, partitions)
+	c.waitConsumed(group, input, partitions, procRun)
+	waitView(t, c, view, want, "the view to show the counts")
 	require.Positive(t, px.proxy.Connections(), "the clients talk through the proxy")
 
 	probe, err := goka.NewEmitter(c.brokers, goka.Stream(sends), new(codec.String), systemtest.EmitterOptions(px.cfg, tmc)...)
@@ -113,7 +113,7 @@ func TestConnectionCut(t *testing.T) {
 		append(systemtest.ProcessorOptions(px.cfg, tmc, storage.MemoryBuilder()), goka.WithLogger(testLogger{t, "processor 2"}))...)
 	require.NoError(t, err)
 	proc2Run := startProcessor(t, proc2)
-	waitFor(t, consumeDeadline, "the view to catch up after the restore", func() (bool, string) { return viewMatches(view, want) })
+	waitView(t, c, view, want, "the view to catch up after the restore")
 	caughtUp := time.Since(restoredAt)
 	c.waitConsumed(group, input, partitions)
 	require.NoError(t, proc2Run.stop(t))

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 
 	goka "github.com/seed-b2c684ed/goka"
@@ -131,6 +132,40 @@ func viewMatches(view *goka.View, want map[string]int64) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// waitView waits until view holds want[key] for every key. On a timeout it
+// logs where each partition of the view stands against its topic before it
+// fails the test.
+func waitView(t *testing.T, c *cluster, view *goka.View, want map[string]int64, what string) {
+	t.Helper()
+	deadline := time.NewTimer(consumeDeadline)
+	defer deadline.Stop()
+	ticker := time.NewTicker(pollEvery)
+	defer ticker.Stop()
+	for {
+		ok, why := viewMatches(view, want)
+		if ok {
+			return
+		}
+		select {
+		case <-ticker.C:
+			continue
+		case <-deadline.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		stats := view.Stats(ctx)
+		cancel()
+		var parts []string
+		for p, s := range stats.Partitions {
+			hwm, err := c.client.GetOffset(view.Topic(), p, sarama.OffsetNewest)
+			parts = append(parts, fmt.Sprintf("p%d: status %v, read %d, last offset %d, lag %d, recovered up to %d of %d; topic ends at %d (%v)",
+				p, s.Status, s.Input.Count, s.Input.LastOffset, s.Input.OffsetLag, s.Recovery.Offset, s.Recovery.Hwm, hwm, err))
+		}
+		sort.Strings(parts)
+		t.Fatalf("timed out after %s waiting for %s: %s; view state %s; partitions:\n%s",
+			consumeDeadline, what, why, viewStateName(view.CurrentState()), strings.Join(parts, "\n"))
+	}
 }
 
 // run is a processor's or a view's Run in the background.
