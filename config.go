@@ -29,6 +29,12 @@ func DefaultConfig() *sarama.Config {
 	config.Version = sarama.V2_8_0_0
 
 	config.Consumer.Return.Errors = true
+	// 256 KiB per partition and fetch instead of sarama's 1 MiB: a restore
+	// decoded up to 1 MiB of small records per partition at once. Measured
+	// with bench (embedded broker, same run): restoring 1M keys peaked at
+	// 268-277 MB RSS and ran at 0.63-0.78 of the raw consumer; with 256 KiB,
+	// 215-220 MB and 0.81-0.84. Larger records still fill a fetch.
+	config.Consumer.Fetch.Default = 256 << 10
 	config.Consumer.MaxProcessingTime = time.Second
 	// Only streams read through the consumer group start at the newest
 	// offset; tables always restore from the local offset or the oldest.
