@@ -90,7 +90,7 @@ func TestBrokerRestart(t *testing.T) {
 	input := systemtest.UniqueName(t, "input")
 	table := tableOf(group)
 	c.createStream(input, partitions)
-	c.deleteLater(string(table))
+	c.prepareCounter(group, input, partitions)
 	want := make(map[string]int64, keys)
 	emit := func() {
 		em, err := goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64), systemtest.EmitterOptions(cfg, tmc)...)
@@ -120,7 +120,7 @@ func TestBrokerRestart(t *testing.T) {
 	require.NoError(t, err)
 	startView(t, view)
 	emit()
-	c.waitConsumed(group, input, partitions)
+	c.waitConsumed(group, input, partitions, first)
 	waitView(t, c, view, want, "the view to show the counts")
 	committed, err := c.committed(group, input, partitions)
 	require.NoError(t, err)
@@ -146,7 +146,10 @@ func TestBrokerRestart(t *testing.T) {
 	out, err := script.start(t)
 	require.NoError(t, err, out)
 	startTook := time.Since(startAt)
-	c.waitLeaders(input, partitions)
+	// After a restart the broker loads every partition again, and answers
+	// NOT_LEADER_OR_FOLLOWER meanwhile (see TestStartOnFreshTable).
+	c.waitOffsets(input, partitions)
+	c.waitOffsets(string(table), partitions)
 	// The group's offsets are readable once the coordinator has loaded them.
 	waitFor(t, rebalanceDeadline, "the committed offsets after the restart", func() (bool, string) {
 		got, err := c.committed(group, input, partitions)
@@ -158,7 +161,7 @@ func TestBrokerRestart(t *testing.T) {
 
 	emit()
 	second := startCounter("processor 2")
-	c.waitConsumed(group, input, partitions)
+	c.waitConsumed(group, input, partitions, second)
 	waitView(t, c, view, want, "the view to catch up after the restart")
 	caughtUp := time.Since(startAt)
 	require.NoError(t, second.stop(t))

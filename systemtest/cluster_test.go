@@ -3,8 +3,6 @@ package systemtest_test
 import (
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	goka "github.com/seed-b2c684ed/goka"
+	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/seed-b2c684ed/goka/systemtest"
 )
 
@@ -48,11 +47,6 @@ func waitFor(tb testing.TB, d time.Duration, what string, cond func() (bool, str
 		select {
 		case <-ticker.C:
 		case <-deadline.C:
-			if os.Getenv("DEBUG_STACKS") != "" {
-				buf := make([]byte, 1<<22)
-				n := runtime.Stack(buf, true)
-				_ = os.WriteFile("/tmp/dbg-stacks.txt", buf[:n], 0o644)
-			}
 			tb.Fatalf("timed out after %s waiting for %s: %s", d, what, why)
 		}
 	}
@@ -129,6 +123,38 @@ func (c *cluster) waitLeaders(topic string, partitions int32) {
 		}
 		return true, ""
 	})
+}
+
+// waitOffsets waits until the broker answers offset requests for every
+// partition of topic. Right after a topic was created it may still answer
+// NOT_LEADER_OR_FOLLOWER for a while, which the library does not retry
+// (see TestStartOnFreshTable).
+func (c *cluster) waitOffsets(topic string, partitions int32) {
+	c.t.Helper()
+	waitFor(c.t, 30*time.Second, "offsets of "+topic, func() (bool, string) {
+		for p := range partitions {
+			for _, at := range []int64{sarama.OffsetOldest, sarama.OffsetNewest} {
+				if _, err := c.client.GetOffset(topic, p, at); err != nil {
+					return false, fmt.Sprintf("partition %d: %v", p, err)
+				}
+			}
+		}
+		return true, ""
+	})
+}
+
+// prepareCounter has NewProcessor create the group table of a counter
+// group, as the first instance of a deployment does, and waits until the
+// table answers offset requests, so that the scenario's processors start
+// on a settled table.
+func (c *cluster) prepareCounter(group, input string, partitions int32) {
+	c.t.Helper()
+	c.deleteLater(string(tableOf(group)))
+	_, err := goka.NewProcessor(c.brokers, systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil),
+		append(systemtest.ProcessorOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.MemoryBuilder()),
+			goka.WithLogger(testLogger{c.t, "preparing"}))...)
+	require.NoError(c.t, err)
+	c.waitOffsets(string(tableOf(group)), partitions)
 }
 
 // newest returns the high-water mark of every partition of topic.

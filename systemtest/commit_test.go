@@ -24,7 +24,7 @@ func TestCommitAcrossRestarts(t *testing.T) {
 	group := systemtest.UniqueName(t, "group")
 	input := systemtest.UniqueName(t, "input")
 	c.createStream(input, 1)
-	c.deleteLater(string(tableOf(group)))
+	c.prepareCounter(group, input, 1)
 	cfg, tmc := systemtest.FastConfig(), systemtest.TopicManagerConfig()
 
 	em, err := goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64), systemtest.EmitterOptions(cfg, tmc)...)
@@ -51,6 +51,7 @@ func TestCommitAcrossRestarts(t *testing.T) {
 		require.NoError(t, proc.WaitForReadyContext(ctx))
 		cancel()
 		waitFor(t, consumeDeadline, fmt.Sprintf("run %d to count %d", i, want), func() (bool, string) {
+			require.True(t, r.running(), "run %d ended: %v", i, r.err)
 			v, err := proc.Get(key)
 			if err != nil {
 				return false, err.Error()

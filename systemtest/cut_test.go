@@ -38,7 +38,7 @@ func TestConnectionCut(t *testing.T) {
 	table := tableOf(group)
 	c.createStream(input, partitions)
 	c.createStream(sends, 1)
-	c.deleteLater(string(table))
+	c.prepareCounter(group, input, partitions)
 	want := make(map[string]int64, keys)
 
 	proc, err := goka.NewProcessor(c.brokers, systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil),
@@ -115,7 +115,7 @@ func TestConnectionCut(t *testing.T) {
 	proc2Run := startProcessor(t, proc2)
 	waitView(t, c, view, want, "the view to catch up after the restore")
 	caughtUp := time.Since(restoredAt)
-	c.waitConsumed(group, input, partitions)
+	c.waitConsumed(group, input, partitions, proc2Run)
 	require.NoError(t, proc2Run.stop(t))
 
 	// The sender gets through again, then stops. sarama's producer may

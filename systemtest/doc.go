@@ -1,6 +1,7 @@
 // Package systemtest holds the system tests: the library against a real Apache
 // Kafka broker, where the embedded kafkatest broker cannot stand in (the real
-// broker's protocol floor, its compaction, its group coordinator timing).
+// broker's protocol floor, its compaction, its group coordinator timing), and
+// under the faults production sees.
 //
 // The tests find the broker through KAFKA_BROKERS, a comma-separated list of
 // addresses. `make systemtest` installs and starts a single-node Kafka 4.x with
@@ -9,6 +10,36 @@
 // REQUIRE_KAFKA=1 (set in CI), which turns the skip into a failure: a CI run
 // must never pass because the broker was missing.
 //
-// This package also exports the helpers the tests share: Brokers,
-// CheckEnvironment, NewConfig and UniqueName.
+// # Scenarios
+//
+// Each scenario has a verifier that recomputes the expected count of every
+// key from the sends Kafka acknowledged, and reads the counts back through a
+// View of the group table once the processors have stopped:
+//
+//   - scale out and in: 1, 3, then 1 counter processes (cmd/counter, separate
+//     OS processes) under a continuous keyed load; every message counted
+//     exactly once across clean handovers;
+//   - SIGKILL of a process mid-stream and a restart on its stores, three
+//     times: nothing lost, the duplicates at-least-once allows are reported;
+//   - ten +1 messages over five graceful restarts: the sum is exactly 10;
+//   - every connection cut through a fault-injecting proxy: Run returns an
+//     error within seconds, a view with auto-reconnect keeps serving and
+//     catches up, EmitSync reports failures and loses nothing it acknowledged;
+//   - the broker stopped and started again by scripts/kafka.sh on its data;
+//   - the group table's cleanup policy and partition count, and refusal of a
+//     mis-configured one;
+//   - recovery from a kept store reads only the table's delta.
+//
+// The broker announces its own address, so the proxy cannot be put in front
+// of it by address alone; the clients of the cut scenario reach it through
+// sarama's Net.Proxy dialer, which sends every connection to the proxy.
+//
+// # Helpers
+//
+// Brokers, CheckEnvironment, NewConfig and UniqueName find the broker and
+// name what a test creates. FastConfig, TopicManagerConfig and the
+// ProcessorOptions, ViewOptions and EmitterOptions built from them give the
+// scenario clients short timeouts, so that a killed member, a cut connection
+// or a stopped broker shows within seconds. CounterGraph is the processor
+// the scenarios run, in the test process and in cmd/counter.
 package systemtest

@@ -27,7 +27,7 @@ func TestRecoveryReadsDelta(t *testing.T) {
 	input := systemtest.UniqueName(t, "input")
 	table := string(tableOf(group))
 	c.createStream(input, partitions)
-	c.deleteLater(table)
+	c.prepareCounter(group, input, partitions)
 
 	want := make(map[string]int64, keys)
 	emit := func(perKey int) {
@@ -58,7 +58,7 @@ func TestRecoveryReadsDelta(t *testing.T) {
 	// consume runs a processor on dir until the input is consumed.
 	consume := func(name, dir string) {
 		_, r := start(name, dir)
-		c.waitConsumed(group, input, partitions)
+		c.waitConsumed(group, input, partitions, r)
 		require.NoError(t, r.stop(t), name)
 	}
 
