@@ -490,7 +490,9 @@ func (p *Processor) WaitForReadyContext(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	return nil
+	// A session whose setup failed still reaches Running (as in goka) on
+	// its way to stopping: report the failure, not readiness.
+	return p.firstErr()
 }
 
 // Stats returns a snapshot of the processor's partitions and lookups.
