@@ -3,7 +3,6 @@ package systemtest_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,17 +18,11 @@ import (
 // NOT_LEADER_OR_FOLLOWER, a retriable error; the processor must ride it out
 // rather than fail its first session.
 //
-// It fails in most runs: the library does not retry that error. It is
-// skipped unless SYSTEMTEST_KNOWN_BUGS=1, so the lead can check a fix.
+// It failed in most runs before the partitions retried Kafka errors while
+// restoring their tables in setup.
 func TestStartOnFreshTable(t *testing.T) {
 	const groups, partitions = 30, 12
 	c := newCluster(t)
-	if os.Getenv("SYSTEMTEST_KNOWN_BUGS") != "1" {
-		t.Skip("library bug: a table partition's first offset lookup (table.Partition.position -> TopicManager.GetOffset) " +
-			"does not retry NOT_LEADER_OR_FOLLOWER, which the broker answers for a moment after creating a topic or loading it after a restart; " +
-			"the processor's first session fails with \"error setting up (partition=N): ... look up oldest offset ... not the leader\" " +
-			"and WaitForReadyContext still returns nil. Run with SYSTEMTEST_KNOWN_BUGS=1 to check a fix.")
-	}
 	input := systemtest.UniqueName(t, "input")
 	c.createStream(input, partitions)
 	failed := 0
