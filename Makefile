@@ -21,11 +21,14 @@ vet:
 # Unit and integration tests (embedded broker); the system tests need a real
 # broker and run in their own target.
 unit:
+	scripts/redis.sh install
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list $(PKGS) | grep -v /systemtest)
 
 # Builds every example and runs each on the embedded broker, checking the
-# output it promises.
+# output it promises; 7-redis needs redis-server, which the script installs
+# when missing.
 examples:
+	scripts/redis.sh install
 	scripts/smoke-examples.sh
 
 # Renders the monitor page of a running example in headless Chromium (which
