@@ -90,7 +90,7 @@ func TestBrokerRestart(t *testing.T) {
 	input := systemtest.UniqueName(t, "input")
 	table := tableOf(group)
 	c.createStream(input, partitions)
-	c.prepareCounter(group, input, partitions)
+	c.deleteLater(string(table))
 	want := make(map[string]int64, keys)
 	emit := func() {
 		em, err := goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64), systemtest.EmitterOptions(cfg, tmc)...)
@@ -146,10 +146,8 @@ func TestBrokerRestart(t *testing.T) {
 	out, err := script.start(t)
 	require.NoError(t, err, out)
 	startTook := time.Since(startAt)
-	// After a restart the broker loads every partition again, and answers
-	// NOT_LEADER_OR_FOLLOWER meanwhile (see TestStartOnFreshTable).
+	// The emitter below has few retries; the processor must cope on its own.
 	c.waitOffsets(input, partitions)
-	c.waitOffsets(string(table), partitions)
 	// The group's offsets are readable once the coordinator has loaded them.
 	waitFor(t, rebalanceDeadline, "the committed offsets after the restart", func() (bool, string) {
 		got, err := c.committed(group, input, partitions)

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	goka "github.com/seed-b2c684ed/goka"
-	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/seed-b2c684ed/goka/systemtest"
 )
 
@@ -126,9 +125,9 @@ func (c *cluster) waitLeaders(topic string, partitions int32) {
 }
 
 // waitOffsets waits until the broker answers offset requests for every
-// partition of topic. Right after a topic was created it may still answer
-// NOT_LEADER_OR_FOLLOWER for a while, which the library does not retry
-// (see TestStartOnFreshTable).
+// partition of topic. While it loads its partitions after a restart it
+// answers NOT_LEADER_OR_FOLLOWER, which the test's own clients, with their
+// few retries, would report as a failure.
 func (c *cluster) waitOffsets(topic string, partitions int32) {
 	c.t.Helper()
 	waitFor(c.t, 30*time.Second, "offsets of "+topic, func() (bool, string) {
@@ -141,20 +140,6 @@ func (c *cluster) waitOffsets(topic string, partitions int32) {
 		}
 		return true, ""
 	})
-}
-
-// prepareCounter has NewProcessor create the group table of a counter
-// group, as the first instance of a deployment does, and waits until the
-// table answers offset requests, so that the scenario's processors start
-// on a settled table.
-func (c *cluster) prepareCounter(group, input string, partitions int32) {
-	c.t.Helper()
-	c.deleteLater(string(tableOf(group)))
-	_, err := goka.NewProcessor(c.brokers, systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil),
-		append(systemtest.ProcessorOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.MemoryBuilder()),
-			goka.WithLogger(testLogger{c.t, "preparing"}))...)
-	require.NoError(c.t, err)
-	c.waitOffsets(string(tableOf(group)), partitions)
 }
 
 // newest returns the high-water mark of every partition of topic.

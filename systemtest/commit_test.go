@@ -24,7 +24,7 @@ func TestCommitAcrossRestarts(t *testing.T) {
 	group := systemtest.UniqueName(t, "group")
 	input := systemtest.UniqueName(t, "input")
 	c.createStream(input, 1)
-	c.prepareCounter(group, input, 1)
+	c.deleteLater(string(tableOf(group)))
 	cfg, tmc := systemtest.FastConfig(), systemtest.TopicManagerConfig()
 
 	em, err := goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64), systemtest.EmitterOptions(cfg, tmc)...)

@@ -38,7 +38,7 @@ func TestConnectionCut(t *testing.T) {
 	table := tableOf(group)
 	c.createStream(input, partitions)
 	c.createStream(sends, 1)
-	c.prepareCounter(group, input, partitions)
+	c.deleteLater(string(table))
 	want := make(map[string]int64, keys)
 
 	proc, err := goka.NewProcessor(c.brokers, systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil),

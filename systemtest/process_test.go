@@ -85,7 +85,7 @@ func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
 		dir:        t.TempDir(),
 	}
 	c.createStream(g.input, partitions)
-	c.prepareCounter(g.group, g.input, partitions)
+	c.deleteLater(string(tableOf(g.group)))
 	return g
 }
 

@@ -27,7 +27,7 @@ func TestRecoveryReadsDelta(t *testing.T) {
 	input := systemtest.UniqueName(t, "input")
 	table := string(tableOf(group))
 	c.createStream(input, partitions)
-	c.prepareCounter(group, input, partitions)
+	c.deleteLater(table)
 
 	want := make(map[string]int64, keys)
 	emit := func(perKey int) {

@@ -56,6 +56,20 @@ func TestSmoke(t *testing.T) {
 		ConfigEntries:     map[string]*string{"cleanup.policy": &compact},
 	}, false))
 	defer func() { assert.NoError(t, admin.DeleteTopic(topic)) }()
+	// A new topic reaches the broker's metadata cache a moment after
+	// CreateTopics returns; until then DescribeConfigs answers
+	// UNKNOWN_TOPIC_OR_PARTITION and producers find no leader.
+	require.Eventually(t, func() bool {
+		if err := client.RefreshMetadata(topic); err != nil {
+			return false
+		}
+		for _, p := range []int32{0, 1} {
+			if _, err := client.Leader(topic, p); err != nil {
+				return false
+			}
+		}
+		return true
+	}, smokeDeadline, 50*time.Millisecond)
 
 	t.Run("compacted topic", func(t *testing.T) {
 		results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{
@@ -81,20 +95,6 @@ func TestSmoke(t *testing.T) {
 	})
 
 	t.Run("produce and consume", func(t *testing.T) {
-		// A new topic's leaders reach the broker's metadata cache a moment after
-		// CreateTopics returns.
-		require.Eventually(t, func() bool {
-			if err := client.RefreshMetadata(topic); err != nil {
-				return false
-			}
-			for _, p := range []int32{0, 1} {
-				if _, err := client.Leader(topic, p); err != nil {
-					return false
-				}
-			}
-			return true
-		}, smokeDeadline, 50*time.Millisecond)
-
 		producer, err := sarama.NewSyncProducerFromClient(client)
 		require.NoError(t, err)
 		defer func() { assert.NoError(t, producer.Close()) }()
