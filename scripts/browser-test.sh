@@ -47,23 +47,6 @@ started=$SECONDS
 work="$(mktemp -d "${TMPDIR:-/tmp}/browser-test.XXXXXX")"
 example_pid=""
 
-# stop_group sends TERM to a process group, then KILL after a grace period,
-# and waits for its leader.
-stop_group() {
-	local pid=$1 grace=$2
-	kill -TERM -- "-$pid" 2>/dev/null || return 0
-	local deadline=$((SECONDS + grace))
-	while kill -0 -- "-$pid" 2>/dev/null; do
-		if ((SECONDS >= deadline)); then
-			log "process group $pid ignored SIGTERM for ${grace}s; killing it"
-			kill -KILL -- "-$pid" 2>/dev/null || true
-			break
-		fi
-		sleep 0.2
-	done
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	if [[ -n "$example_pid" ]]; then
 		stop_group "$example_pid" 20
@@ -72,6 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# shellcheck source-path=SCRIPTDIR source=lib/example-process.sh
+source "$ROOT/scripts/lib/example-process.sh"
 
 as_root() {
 	if [[ "$(id -u)" == 0 ]]; then
@@ -174,21 +159,9 @@ rm -f "$ARTIFACTS/monitor.html" "$ARTIFACTS/monitor.png"
 log "building examples/8-monitoring"
 (cd "$ROOT" && go build -o "$work/8-monitoring" ./examples/8-monitoring) || die "building examples/8-monitoring failed"
 
-# -duration is a backstop only: the trap stops the example long before.
-setsid "$work/8-monitoring" -addr 127.0.0.1:0 -partitions "$PARTITIONS" -duration 10m \
-	>"$work/example.log" 2>&1 &
-example_pid=$!
-
-url=""
-deadline=$((SECONDS + READY_TIMEOUT))
-until grep -q 'counted [1-9][0-9]* clicks' "$work/example.log"; do
-	kill -0 "$example_pid" 2>/dev/null || die "the example exited early; its output:
-$(cat "$work/example.log")"
-	((SECONDS < deadline)) || die "the example processed no click within ${READY_TIMEOUT}s; its output:
-$(cat "$work/example.log")"
-	sleep 0.2
-done
-url="$(grep -o 'web UI at http://[^ ]*/' "$work/example.log" | head -n 1 | sed 's/^web UI at //')"
+start_example "$work/8-monitoring" -addr 127.0.0.1:0 -partitions "$PARTITIONS" -duration 10m
+wait_for_output 'counted [1-9][0-9]* clicks' "$READY_TIMEOUT" "processed no click"
+url="$(example_url)"
 [[ -n "$url" ]] || die "the example printed no 'web UI at http://…/' line; its output:
 $(cat "$work/example.log")"
 page="${url}monitor/processor/0"

@@ -37,23 +37,6 @@ started=$SECONDS
 work="$(mktemp -d "${TMPDIR:-/tmp}/metrics-check.XXXXXX")"
 example_pid=""
 
-# stop_group sends TERM to a process group, then KILL after a grace period,
-# and waits for its leader.
-stop_group() {
-	local pid=$1 grace=$2
-	kill -TERM -- "-$pid" 2>/dev/null || return 0
-	local deadline=$((SECONDS + grace))
-	while kill -0 -- "-$pid" 2>/dev/null; do
-		if ((SECONDS >= deadline)); then
-			log "process group $pid ignored SIGTERM for ${grace}s; killing it"
-			kill -KILL -- "-$pid" 2>/dev/null || true
-			break
-		fi
-		sleep 0.2
-	done
-	wait "$pid" 2>/dev/null || true
-}
-
 cleanup() {
 	if [[ -n "$example_pid" ]]; then
 		stop_group "$example_pid" 10
@@ -62,6 +45,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# shellcheck source-path=SCRIPTDIR source=lib/example-process.sh
+source "$ROOT/scripts/lib/example-process.sh"
 
 # series NAME [FILTER]: the samples of metric NAME (exactly that name, with
 # or without labels) whose line contains FILTER, highest value first.
@@ -122,21 +107,10 @@ log "building examples/8-monitoring"
 (cd "$ROOT" && go build -o "$work/8-monitoring" ./examples/8-monitoring) || die "building examples/8-monitoring failed"
 built=$SECONDS
 
-# -duration is a backstop only: the trap stops the example long before.
-setsid "$work/8-monitoring" -addr 127.0.0.1:0 -slow "$SLOW" -duration 10m \
-	>"$work/example.log" 2>&1 &
-example_pid=$!
-
+start_example "$work/8-monitoring" -addr 127.0.0.1:0 -slow "$SLOW" -duration 10m
 deadline=$((SECONDS + READY_TIMEOUT))
-url=""
-until [[ -n "$url" ]]; do
-	kill -0 "$example_pid" 2>/dev/null || die "the example exited early; its output:
-$(cat "$work/example.log")"
-	((SECONDS < deadline)) || die "the example printed no 'web UI at http://…/' line within ${READY_TIMEOUT}s; its output:
-$(cat "$work/example.log")"
-	url="$(grep -o 'web UI at http://[^ ]*/' "$work/example.log" | head -n 1 | sed 's/^web UI at //' || true)"
-	[[ -n "$url" ]] || sleep 0.2
-done
+wait_for_output 'web UI at http://' "$READY_TIMEOUT" "printed no 'web UI at http://…/' line"
+url="$(example_url)"
 log "example up at $url (-slow $SLOW); reading ${url}metrics"
 
 scrapes=0
