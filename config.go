@@ -43,7 +43,23 @@ func DefaultConfig() *sarama.Config {
 	// a warning on every client; the list form is the supported one.
 	config.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{CopartitioningStrategy}
 
-	config.Producer.RequiredAcks = sarama.WaitForLocal
+	// Durable writes, as Kafka's own clients default to since 3.0 (KIP-679):
+	// a table write or an output counts as sent only when every in-sync
+	// replica has it. With WaitForLocal the leader alone acknowledges, and a
+	// write acknowledged just before the leader fails over is gone, although
+	// its input offset may already be committed: neither a restart nor the
+	// table recovery brings it back. The idempotent producer numbers each
+	// partition's batches, so the broker drops a retried batch it already
+	// has and refuses one that would overtake an earlier batch: without it,
+	// a retry after a timeout duplicates a write and can put two writes of
+	// one key in the wrong order, leaving the older value in the table.
+	// sarama requires WaitForAll, Net.MaxOpenRequests = 1 and retries for it
+	// (Version >= 0.11 holds). WaitForAll is as strong as the topic's
+	// min.insync.replicas: see NewTopicManagerConfig for the broker side.
+	// The cost, measured with bench, is in the README.
+	config.Producer.RequiredAcks = sarama.WaitForAll
+	config.Producer.Idempotent = true
+	config.Net.MaxOpenRequests = 1
 	config.Producer.Compression = sarama.CompressionSnappy
 	// 1 ms, not goka's 100 ms: every EmitSync, and every emit a callback
 	// waits for before its input offset is committed, waits for the flush
