@@ -1,6 +1,9 @@
 package goka
 
 import (
+	"errors"
+	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -16,6 +19,16 @@ const defaultFlushBytes = 64 * 1024
 // producer must keep Return.Successes and Return.Errors on, because every
 // emitted message is settled from those channels, and RequiredAcks must not be
 // NoResponse, because table offsets are taken from the acknowledgement.
+// NewProcessor, NewEmitter and NewProducer refuse a configuration that breaks
+// either, or that asks for the idempotent producer without the settings it
+// needs.
+//
+// Writes are acknowledged by all in-sync replicas (WaitForAll) and sent by the
+// idempotent producer. Opting out is deliberate: set Producer.Idempotent =
+// false and, if wanted, RequiredAcks = WaitForLocal and a larger
+// Net.MaxOpenRequests. NewProcessor and NewEmitter accept that, but then a
+// write acknowledged by the leader alone is lost when the leader fails over,
+// and retries may duplicate writes or reorder two writes of one key.
 func DefaultConfig() *sarama.Config {
 	config := sarama.NewConfig()
 
@@ -107,4 +120,56 @@ func globalConfig() *sarama.Config {
 	defer globalConfigMu.RUnlock()
 	config := globalCfg
 	return &config
+}
+
+// errDelivery marks a producer configuration under which an acknowledged
+// write may never reach Kafka, or a promise may never finish: the library's
+// at-least-once guarantee does not hold with it.
+var errDelivery = errors.New("the producer configuration cannot deliver at least once")
+
+// checkDeliveryConfig refuses a producer configuration that cannot be
+// at-least-once, naming the setting and its fix. Weaker but sound choices
+// (WaitForLocal without idempotence) pass: they are the user's to make, and
+// DefaultConfig says what they cost. The idempotence rules are sarama's own
+// (Config.Validate); checking them here gives an error that says what to do
+// instead of sarama's bare requirement.
+func checkDeliveryConfig(config *sarama.Config) error {
+	if config == nil {
+		return errNilConfig
+	}
+	p := config.Producer
+	if !p.Return.Successes || !p.Return.Errors {
+		return fmt.Errorf("%w: %w: every message is settled from those channels; set both to true, as DefaultConfig does", errDelivery, errProducerReturns)
+	}
+	if p.RequiredAcks == sarama.NoResponse {
+		return fmt.Errorf("%w: Producer.RequiredAcks is NoResponse, so no write is ever acknowledged and input offsets and table offsets would be committed for writes that may not exist; set it to sarama.WaitForAll, as DefaultConfig does", errDelivery)
+	}
+	if !p.Idempotent {
+		return nil
+	}
+	const optOut = "or set Producer.Idempotent = false to give up idempotence (retries may then duplicate and reorder writes of one key)"
+	switch {
+	case p.RequiredAcks != sarama.WaitForAll:
+		return fmt.Errorf("%w: Producer.Idempotent needs Producer.RequiredAcks = sarama.WaitForAll, not %d; set it, %s", errDelivery, p.RequiredAcks, optOut)
+	case config.Net.MaxOpenRequests > 1:
+		return fmt.Errorf("%w: Producer.Idempotent needs Net.MaxOpenRequests = 1, not %d; set it, %s", errDelivery, config.Net.MaxOpenRequests, optOut)
+	case p.Retry.Max < 1:
+		return fmt.Errorf("%w: Producer.Idempotent needs Producer.Retry.Max >= 1, not %d; set it (DefaultConfig has 10), %s", errDelivery, p.Retry.Max, optOut)
+	case !config.Version.IsAtLeast(sarama.V0_11_0_0):
+		return fmt.Errorf("%w: Producer.Idempotent needs Version >= sarama.V0_11_0_0, not %s; set it (DefaultConfig has %s), %s", errDelivery, config.Version, sarama.V2_8_0_0, optOut)
+	}
+	return nil
+}
+
+// checkProducerBuilder checks, before anything connects, the configuration a
+// producer builder will use when that configuration is known: the global one
+// for DefaultProducerBuilder. Other builders, ProducerBuilderWithConfig
+// among them, hide their configuration; NewProducer checks it when they
+// build, so a processor using them is refused by Run before it joins its
+// group, and an emitter by NewEmitter.
+func checkProducerBuilder(pb ProducerBuilder) error {
+	if pb == nil || reflect.ValueOf(pb).Pointer() != reflect.ValueOf(DefaultProducerBuilder).Pointer() {
+		return nil
+	}
+	return checkDeliveryConfig(globalConfig())
 }

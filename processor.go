@@ -72,8 +72,8 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	if err := opts.applyOptions(gg, options...); err != nil {
 		return nil, err
 	}
-	if globalConfig().Producer.RequiredAcks == sarama.NoResponse {
-		return nil, fmt.Errorf("processor %q: Producer.RequiredAcks must not be NoResponse: the processor needs acknowledged offsets to commit and to store its table offset", gg.Group())
+	if err := checkProducerBuilder(opts.builders.producer); err != nil {
+		return nil, fmt.Errorf("processor %q: %w", gg.Group(), err)
 	}
 	m, err := metrics.NewProcessor(opts.metrics, string(gg.Group()))
 	if err != nil {
