@@ -181,21 +181,17 @@ func offsetTimeString(time int64) string {
 	}
 }
 
-// EnsureTableExists requests Table.Replication and Table.CleanupPolicy
-// (compact unless set).
+// EnsureTableExists requests Table.Replication, Table.CleanupPolicy
+// (compact unless set) and Table.MinInsyncReplicas.
 func (m *topicManager) EnsureTableExists(topic string, npar int) error {
-	return m.ensureExists(topic, npar, m.config.Table.Replication, map[string]string{
-		"cleanup.policy": m.config.tableCleanupPolicy(),
-	})
+	return m.ensureExists(topic, npar, m.config.Table.Replication, m.config.tableTopicConfig())
 }
 
 // EnsureStreamExists requests Stream.Replication, Stream.CleanupPolicy
-// (delete unless set) and Stream.Retention as retention.ms.
+// (delete unless set), Stream.Retention as retention.ms and
+// Stream.MinInsyncReplicas.
 func (m *topicManager) EnsureStreamExists(topic string, npar int) error {
-	return m.ensureExists(topic, npar, m.config.Stream.Replication, map[string]string{
-		"cleanup.policy": m.config.streamCleanupPolicy(),
-		"retention.ms":   strconv.FormatInt(m.config.Stream.Retention.Milliseconds(), 10),
-	})
+	return m.ensureExists(topic, npar, m.config.Stream.Replication, m.config.streamTopicConfig())
 }
 
 // EnsureTopicExists creates the topic with exactly the caller's settings.
