@@ -72,6 +72,24 @@ later fails). After a crash the uncommitted messages are processed again; the
 group table then holds their effects twice only where the callback is not
 idempotent.
 
+Acknowledged means what the producer configuration makes it mean.
+DefaultConfig waits for every in-sync replica (WaitForAll) and sends with the
+idempotent producer, as Kafka's own clients do since 3.0: an acknowledged
+write is held by min.insync.replicas brokers and survives the loss of the
+partition leader (the topic manager creates tables and streams with 3
+replicas and min.insync.replicas=2; topics it does not create need the same),
+and a batch retried after a timeout is neither written twice nor overtaken by
+a later batch of the same partition. NewProcessor, NewEmitter and NewProducer
+refuse a configuration under which no write is acknowledged (NoResponse), an
+emit's result is never reported (Producer.Return.Successes or Errors off), or
+idempotence is asked for without the settings sarama needs for it; the error
+names the setting to change. Giving idempotence up is allowed: with
+WaitForLocal, a write the leader acknowledged is lost when it fails before a
+follower copied it, although the input offset behind it may already be
+committed, and retries may duplicate writes or reorder two writes of one key.
+Idempotence holds within one producer's life: a message processed again after
+a restart is written again. Effects outside Kafka are the callback's own.
+
 The local table is written before the write to Kafka is acknowledged, so a
 running processor marks its stores dirty and stores their real offset again
 only when it stops cleanly, with every write acknowledged. A store found
