@@ -13,13 +13,22 @@ import (
 	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
 )
 
-// The metadata fields, beside the table keys of the hash, which package
-// keyspace keeps from colliding with them: the offset as decimal text, and
-// the layout version, written with every write so that a hash holding data
-// of this layout always says so, even one deleted and recreated meanwhile.
+// The metadata fields of a partition's hash, for tools that read a hash
+// directly. No table key is stored under a field that starts with 0x00 0x01,
+// so they never collide with data.
 const (
-	offsetField = keyspace.OffsetKey
-	layoutField = keyspace.LayoutKey
+	// OffsetField holds the partition offset as decimal text.
+	OffsetField = keyspace.OffsetKey
+	// LayoutField holds the layout version. Every write sets it again, so
+	// that a hash holding data of this layout always says so, even one
+	// deleted and recreated meanwhile.
+	LayoutField = keyspace.LayoutKey
+)
+
+// Short names for this package's own use.
+const (
+	offsetField = OffsetField
+	layoutField = LayoutField
 )
 
 // redisStorage is one partition kept in the Redis hash named hash. Its only
