@@ -217,6 +217,7 @@ func (p *Partition) Open(ctx context.Context) error {
 		p.sig.SetState(Stopped)
 		return errors.Join(p.errorf("open storage: %w", err), st.Close())
 	}
+	p.logLayoutUpgrade(st)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -224,6 +225,27 @@ func (p *Partition) Open(ctx context.Context) error {
 	}
 	p.st = st
 	return nil
+}
+
+// logLayoutUpgrade says what opening the store did to a store found in the
+// layout of goka and earlier versions, which the storage cannot log itself.
+func (p *Partition) logLayoutUpgrade(st storage.Storage) {
+	lr, ok := st.(storage.LayoutReporter)
+	if !ok {
+		return
+	}
+	switch upgrade := lr.LayoutUpgrade(); upgrade {
+	case storage.LayoutMigrated:
+		p.cfg.Logf("table: topic %q partition %d: store in the old layout with the offset under \"__offset\": migrated (offset and data kept)",
+			p.cfg.Topic, p.cfg.Partition)
+	case storage.LayoutRebuilding:
+		p.cfg.Logf("table: topic %q partition %d: store in the old layout with the offset under \"__offset\": rebuilding (its offset could not be read or too many keys needed re-encoding; emptied, restoring from the oldest offset)",
+			p.cfg.Topic, p.cfg.Partition)
+	case storage.LayoutCurrent:
+	default:
+		p.cfg.Logf("table: topic %q partition %d: store in the old layout with the offset under \"__offset\": %s",
+			p.cfg.Topic, p.cfg.Partition, upgrade)
+	}
 }
 
 // Close stops a running Recover or Follow, waits for it and for any Open in
