@@ -70,13 +70,13 @@ func fetchGap(ctx context.Context, client sarama.Client, topic string, partition
 		if err != nil {
 			return false, err
 		}
-		covered, data := scanGap(block, offset, to, conf.Consumer.IsolationLevel)
+		covered, data, partial := scanGap(block, offset, to, conf.Consumer.IsolationLevel)
 		switch {
 		case data:
 			return false, nil
 		case covered >= offset:
 			offset = covered + 1
-		case block.Partial && maxBytes < gapFetchMaxBytes:
+		case (partial || block.Partial) && maxBytes < gapFetchMaxBytes:
 			maxBytes *= 2 // a batch larger than the fetch
 		case block.HighWaterMarkOffset <= offset:
 			// A leader elected a moment ago may not have raised its
@@ -119,8 +119,9 @@ func fetchBlock(client sarama.Client, version int16, isolation sarama.IsolationL
 
 // scanGap reads the batches of a fetch from offset: covered is the last
 // offset the complete batches account for, data whether one of them holds a
-// record the consumer would deliver at an offset from offset to to-1.
-func scanGap(block *sarama.FetchResponseBlock, offset, to int64, isolation sarama.IsolationLevel) (covered int64, data bool) {
+// record the consumer would deliver at an offset from offset to to-1,
+// partial whether the fetch cut a batch off.
+func scanGap(block *sarama.FetchResponseBlock, offset, to int64, isolation sarama.IsolationLevel) (covered int64, data, partial bool) {
 	covered = offset - 1
 	// Aborted transactions, in offset order, and the producers inside one,
 	// as a read-committed consumer tracks them.
@@ -138,14 +139,14 @@ func scanGap(block *sarama.FetchResponseBlock, offset, to int64, isolation saram
 			if recs.MsgSet != nil {
 				for _, m := range recs.MsgSet.Messages {
 					if m.Offset >= offset {
-						return covered, true
+						return covered, true, false
 					}
 				}
 			}
 			continue
 		}
 		if rb.PartialTrailingRecord {
-			break // cut off by the fetch size: the next fetch reads it
+			return covered, false, true // cut off by the fetch size
 		}
 		last := rb.LastOffset()
 		for len(aborted) > 0 && aborted[0].FirstOffset <= last {
@@ -162,13 +163,13 @@ func scanGap(block *sarama.FetchResponseBlock, offset, to int64, isolation saram
 		default:
 			for _, r := range rb.Records {
 				if o := rb.FirstOffset + r.OffsetDelta; o >= offset && o < to {
-					return covered, true
+					return covered, true, false
 				}
 			}
 		}
 		covered = max(covered, last)
 	}
-	return covered, false
+	return covered, false, false
 }
 
 // isAbortMarker reports whether a control batch ends an aborted transaction:
