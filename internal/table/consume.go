@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -143,6 +144,9 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 				errs = nil // closed; the messages channel closes too
 				continue
 			}
+			if a.retriedByConsumer(cerr) {
+				continue
+			}
 			return a.consumerFailed(cerr)
 		case <-ctx.Done():
 			return errStopped
@@ -161,10 +165,11 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 func (a *applier) interrupted(ctx context.Context, errs *<-chan *sarama.ConsumerError) error {
 	select {
 	case cerr, ok := <-*errs:
-		if ok {
+		if !ok {
+			*errs = nil
+		} else if !a.retriedByConsumer(cerr) {
 			return a.consumerFailed(cerr)
 		}
-		*errs = nil
 	default:
 	}
 	if ctx.Err() != nil || a.p.isClosed() {
@@ -273,6 +278,25 @@ func (a *applier) onTick(now time.Time) (finished bool) {
 		return false
 	}
 	return a.watchIdle(now)
+}
+
+// retriedByConsumer reports, during recovery, a consumer error that only
+// says a request to the broker timed out: sarama's consumer reports it and
+// then reconnects and fetches again from the same offset by itself. A hung
+// broker or a black-holed connection shows that way once per Net.ReadTimeout;
+// the recovery keeps waiting through it, as through a fetch that hangs, and
+// stays Recovering instead of starting over. Every other error ends it.
+func (a *applier) retriedByConsumer(cerr *sarama.ConsumerError) bool {
+	if a.target < 0 || cerr == nil {
+		return false
+	}
+	var ne net.Error
+	if !errors.As(cerr.Err, &ne) || !ne.Timeout() {
+		return false
+	}
+	a.p.cfg.Logf("table: topic %q partition %d: recovery at offset %d: %v; the consumer retries, the recovery keeps waiting",
+		a.p.cfg.Topic, a.p.cfg.Partition, a.last+1, cerr.Err)
+	return true
 }
 
 // consumerFailed ends the loop on a consumer error or a consumer that closed

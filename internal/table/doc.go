@@ -40,9 +40,11 @@
 // there but not delivered), Recover keeps waiting, retries the check with a
 // backoff, stays Recovering, and logs every Config.ProgressInterval that it
 // waits, with the offsets reached and aimed at. A stalled fetch therefore
-// delays a recovery but never shortens it; once the consumer itself reports an
-// error (sarama's read timeout, say), Recover returns it as a *KafkaError and
-// the caller retries. goka waits for ever at trailing markers.
+// delays a recovery but never shortens it. A request timeout the consumer
+// reports while recovering is logged and waited through, since sarama's
+// consumer reconnects and fetches again by itself; any other consumer error
+// ends Recover with a *KafkaError for the caller to retry. goka waits for
+// ever at trailing markers.
 //
 // A store whose offset is at or beyond the high-water mark holds records the
 // topic does not have (the topic was recreated, or the storage path is

@@ -282,9 +282,10 @@ func TestSaramaGapCheckSeesData(t *testing.T) {
 }
 
 // TestRecoverThroughAStalledConnection: every connection to the broker
-// stalls in the middle of a recovery for much longer than the idle timeout;
-// the recovery waits, reports that it waits, and once the bytes flow again
-// it ends with every key.
+// stalls in the middle of a recovery for much longer than the idle timeout
+// and than the client's read timeout; the recovery waits, stays Recovering,
+// reports that it waits, and once the bytes flow again it ends with every
+// key.
 func TestRecoverThroughAStalledConnection(t *testing.T) {
 	const partition = int32(2)
 	var px *proxy.Proxy
@@ -292,6 +293,11 @@ func TestRecoverThroughAStalledConnection(t *testing.T) {
 		// Small fetches, so the stall comes long before the end.
 		c.Consumer.Fetch.Default = 4 << 10
 		c.ChannelBufferSize = 16
+		// The consumer gives up on a request in well under the stall,
+		// and retries soon.
+		c.Net.ReadTimeout = 300 * time.Millisecond
+		c.Metadata.Retry.Backoff = 50 * time.Millisecond
+		c.Consumer.Retry.Backoff = 50 * time.Millisecond
 	})
 	k.produce(t, partition, 5_000, "first")
 
@@ -325,9 +331,11 @@ func TestRecoverThroughAStalledConnection(t *testing.T) {
 	px.Stall()
 	close(proceed)
 
-	// Several idle timeouts and gap checks' worth of stall.
-	waitRecovering(t, p, done, &lines, "3 progress lines", func() bool {
-		return len(linesContaining(&lines, "still waiting", `topic "stall-table" partition 2`)) >= 3
+	// Several idle timeouts, gap checks and the consumer's read timeouts
+	// worth of stall.
+	waitRecovering(t, p, done, &lines, "a read timeout and 6 progress lines", func() bool {
+		return len(linesContaining(&lines, "i/o timeout; the consumer retries")) >= 1 &&
+			len(linesContaining(&lines, "still waiting", `topic "stall-table" partition 2`)) >= 6
 	})
 	assert.Less(t, p.Stats().Recovery.Offset, int64(4_999))
 	px.Release()

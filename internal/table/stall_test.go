@@ -188,3 +188,50 @@ func TestGapIsAcceptedOnlyWhenProven(t *testing.T) {
 		assert.Equal(t, int64(1), storedOffset(t, st), "the marker at 2 ends the recovery, once proven")
 	})
 }
+
+// timeoutError is what a client reports when a request gets no answer in
+// time.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "read tcp: i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// TestRecoverWaitsThroughConsumerTimeouts: a consumer that reports a request
+// timeout (and retries by itself, as sarama's does) leaves the recovery
+// waiting; any other consumer error still ends it (see
+// TestConsumerErrorEndsRecover), and so does a timeout while following.
+func TestRecoverWaitsThroughConsumerTimeouts(t *testing.T) {
+	log := newFakeLog(testTopic, testPartition)
+	for i := range 10 {
+		log.addString("k"+strconv.Itoa(i), "v")
+	}
+	log.stall(3)
+	st := storage.NewMemory()
+	var lines logLines
+	p := newPartition(t, log, st, stallTestConfig(&lines, log.gapCheck))
+	done := runAsync(func() error { return p.Recover(context.Background()) })
+	waitRecovering(t, p, done, &lines, "3 records restored", func() bool { return p.Stats().Recovery.Offset == 2 })
+
+	log.fail(timeoutError{})
+	log.fail(timeoutError{})
+	waitRecovering(t, p, done, &lines, "the timeouts logged and 2 progress lines after them", func() bool {
+		return len(linesContaining(&lines, "recovery at offset 3: read tcp: i/o timeout; the consumer retries")) == 2 &&
+			len(linesContaining(&lines, "still waiting")) >= 2
+	})
+
+	log.release()
+	require.NoError(t, result(t, done))
+	assert.Equal(t, int64(9), storedOffset(t, st))
+
+	t.Run("following", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := runAsync(func() error { return p.Follow(ctx) })
+		require.Eventually(t, func() bool { return log.openConsumers() == 1 }, waitTimeout, time.Millisecond)
+		log.fail(timeoutError{})
+		err := result(t, done)
+		var kerr *KafkaError
+		require.ErrorAs(t, err, &kerr, "a follower hands a timeout to its caller, which restarts it")
+	})
+}
