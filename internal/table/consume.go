@@ -153,7 +153,11 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 		case <-a.p.done:
 			return errStopped
 		case now := <-tick:
-			if a.onTick(now) {
+			a.onTick(now)
+		case r := <-a.idle.results:
+			// Taken at once rather than at the next tick: a proof ends
+			// the recovery without another second's wait.
+			if a.gapChecked(r, time.Now()) {
 				return nil
 			}
 		}
@@ -272,12 +276,11 @@ func (a *applier) publish() {
 
 // onTick refreshes the stats and, during recovery, watches a consumer that
 // delivers nothing: see stall.go.
-func (a *applier) onTick(now time.Time) (finished bool) {
+func (a *applier) onTick(now time.Time) {
 	a.publish()
-	if a.target < 0 {
-		return false
+	if a.target >= 0 {
+		a.watchIdle(now)
 	}
-	return a.watchIdle(now)
 }
 
 // retriedByConsumer reports, during recovery, a consumer error that only

@@ -42,23 +42,14 @@ func (w *idleWatch) init(last int64, now time.Time) {
 	*w = idleWatch{seen: last, progressAt: now, reportedAt: now, results: make(chan gapResult, 1)}
 }
 
-// watchIdle runs at every tick of a recovery; finished reports a gap proven
-// empty, which ends the recovery.
-func (a *applier) watchIdle(now time.Time) (finished bool) {
+// watchIdle runs at every tick of a recovery: it notices progress, logs
+// while there is none and starts gap checks, whose answers the loop hands
+// to gapChecked.
+func (a *applier) watchIdle(now time.Time) {
 	w, cfg := &a.idle, &a.p.cfg
 	if a.last != w.seen {
 		w.seen, w.progressAt, w.reportedAt = a.last, now, now
 		w.backoff, w.nextCheck = 0, time.Time{}
-	}
-	if w.checking {
-		select {
-		case r := <-w.results:
-			w.checking = false
-			if a.gapChecked(r, now) {
-				return true
-			}
-		default:
-		}
 	}
 	idle := now.Sub(w.progressAt)
 	if idle >= cfg.ProgressInterval && now.Sub(w.reportedAt) >= cfg.ProgressInterval {
@@ -69,7 +60,6 @@ func (a *applier) watchIdle(now time.Time) (finished bool) {
 	if cfg.GapCheck != nil && !w.checking && idle >= cfg.IdleTimeout && !now.Before(w.nextCheck) {
 		a.startGapCheck(a.last + 1)
 	}
-	return false
 }
 
 // startGapCheck asks, beside the loop, whether the offsets from from to the
@@ -98,6 +88,7 @@ func (a *applier) startGapCheck(from int64) {
 // the recovery may end; otherwise the next check comes after a backoff.
 func (a *applier) gapChecked(r gapResult, now time.Time) bool {
 	w, cfg := &a.idle, &a.p.cfg
+	w.checking = false
 	if r.from != a.last+1 {
 		// Records came while it ran: the answer is about offsets already
 		// applied. A new check follows if the consumer goes idle again.
