@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -98,7 +97,8 @@ type applier struct {
 	lastTs       time.Time
 
 	// idle is the recovery's watch over a consumer that delivers nothing;
-	// only onTick touches it, so the per-record path stays as it was.
+	// only ticks and gap checks' answers touch it, so the per-record path
+	// stays as it was.
 	idle     idleWatch
 	checkCtx context.Context // ends when consume returns
 	checks   sync.WaitGroup  // the gap check in progress
@@ -281,25 +281,6 @@ func (a *applier) onTick(now time.Time) {
 	if a.target >= 0 {
 		a.watchIdle(now)
 	}
-}
-
-// retriedByConsumer reports, during recovery, a consumer error that only
-// says a request to the broker timed out: sarama's consumer reports it and
-// then reconnects and fetches again from the same offset by itself. A hung
-// broker or a black-holed connection shows that way once per Net.ReadTimeout;
-// the recovery keeps waiting through it, as through a fetch that hangs, and
-// stays Recovering instead of starting over. Every other error ends it.
-func (a *applier) retriedByConsumer(cerr *sarama.ConsumerError) bool {
-	if a.target < 0 || cerr == nil {
-		return false
-	}
-	var ne net.Error
-	if !errors.As(cerr.Err, &ne) || !ne.Timeout() {
-		return false
-	}
-	a.p.cfg.Logf("table: topic %q partition %d: recovery at offset %d: %v; the consumer retries, the recovery keeps waiting",
-		a.p.cfg.Topic, a.p.cfg.Partition, a.last+1, cerr.Err)
-	return true
 }
 
 // consumerFailed ends the loop on a consumer error or a consumer that closed

@@ -425,11 +425,3 @@ func (p *Partition) position(st storage.Storage) (position, error) {
 	}
 	return position{start: start, hwm: hwm}, nil
 }
-
-// GapCheck reports whether the offsets from from to to-1 of a partition hold
-// no record a consumer would deliver: only transaction markers, records of
-// aborted transactions the consumer skips, or offsets compaction emptied.
-// noData is true only on proof; an offset it cannot see (a fetch that fails,
-// a log that ends before to) is no proof. It may block for a Kafka round trip
-// and should stop early when ctx ends. See SaramaGapCheck.
-type GapCheck func(ctx context.Context, topic string, partition int32, from, to int64) (noData bool, err error)

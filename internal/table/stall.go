@@ -1,8 +1,13 @@
 package table
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"time"
+
+	"github.com/IBM/sarama"
 )
 
 // A recovery whose consumer delivers nothing before the target is either
@@ -17,6 +22,14 @@ import (
 //
 // Time here is the monotonic clock, not Config.Now, which is the clock of the
 // stats: a test that freezes the stats must not freeze the watch.
+
+// GapCheck reports whether the offsets from from to to-1 of a partition hold
+// no record a consumer would deliver: only transaction markers, records of
+// aborted transactions the consumer skips, or offsets compaction emptied.
+// noData is true only on proof; an offset it cannot see (a fetch that fails,
+// a log that ends before to) is no proof. It may block for a Kafka round trip
+// and should stop early when ctx ends. See SaramaGapCheck.
+type GapCheck func(ctx context.Context, topic string, partition int32, from, to int64) (noData bool, err error)
 
 // idleWatch is the state of the watch; the loop's goroutine alone touches
 // it.
@@ -38,6 +51,8 @@ type gapResult struct {
 	err    error
 }
 
+// init starts the watch as if a record had just come: the consumer's start
+// counts as progress.
 func (w *idleWatch) init(last int64, now time.Time) {
 	*w = idleWatch{seen: last, progressAt: now, reportedAt: now, results: make(chan gapResult, 1)}
 }
@@ -110,4 +125,23 @@ func (a *applier) gapChecked(r gapResult, now time.Time) bool {
 			cfg.Topic, cfg.Partition, r.from, a.target-1, w.backoff)
 	}
 	return false
+}
+
+// retriedByConsumer reports, during recovery, a consumer error that only
+// says a request to the broker timed out: sarama's consumer reports it and
+// then reconnects and fetches again from the same offset by itself. A hung
+// broker or a black-holed connection shows that way once per Net.ReadTimeout;
+// the recovery keeps waiting through it, as through a fetch that hangs, and
+// stays Recovering instead of starting over. Every other error ends it.
+func (a *applier) retriedByConsumer(cerr *sarama.ConsumerError) bool {
+	if a.target < 0 || cerr == nil {
+		return false
+	}
+	var ne net.Error
+	if !errors.As(cerr.Err, &ne) || !ne.Timeout() {
+		return false
+	}
+	a.p.cfg.Logf("table: topic %q partition %d: recovery at offset %d: %v; the consumer retries, the recovery keeps waiting",
+		a.p.cfg.Topic, a.p.cfg.Partition, a.last+1, cerr.Err)
+	return true
 }
