@@ -206,6 +206,7 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Builder:   p.opts.builders.storage,
 		Consumer:  p.consumer,
 		Offsets:   p.tmgr,
+		GapCheck:  table.GapCheckOf(p.tmgr),
 		Update:    tableUpdate(cb),
 		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 	})

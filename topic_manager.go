@@ -137,6 +137,11 @@ func (m *topicManager) Close() error {
 	return m.closeErr
 }
 
+// Client returns the client the topic manager shares with its admin; table
+// partitions use it to check the offsets a restore did not receive
+// (table.GapCheckOf).
+func (m *topicManager) Client() sarama.Client { return m.client }
+
 // Partitions refreshes the metadata of all topics rather than asking about
 // this one: a metadata request naming a missing topic makes a broker with
 // auto.create.topics.enable create it with the broker's defaults.

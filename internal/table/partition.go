@@ -20,12 +20,15 @@ const (
 	// DefaultMaxBatchBytes bounds the keys and values buffered in one
 	// batch.
 	DefaultMaxBatchBytes = 4 << 20
-	// DefaultIdleTimeout is how long Recover waits, with no record arriving
-	// and the consumer reporting that the topic's end is reached, before it
-	// treats the offsets still missing below the high-water mark as records
-	// that never arrive (transaction markers). Long enough to ride out a
+	// DefaultIdleTimeout is how long Recover waits, with no record
+	// arriving, before it asks Config.GapCheck whether the offsets still
+	// missing below its target hold any record (they may be transaction
+	// markers, which no consumer receives). Long enough to ride out a
 	// partition leader change, whose retry backoff is 2 s in sarama.
 	DefaultIdleTimeout = 5 * time.Second
+	// DefaultProgressInterval is how often a Recover that receives nothing
+	// logs that it still waits.
+	DefaultProgressInterval = 5 * time.Second
 )
 
 // noOffset is what GetOffset returns for a store that never stored an
@@ -65,6 +68,13 @@ type Config struct {
 	MaxBatchBytes   int
 	// IdleTimeout: see DefaultIdleTimeout (zero: the default).
 	IdleTimeout time.Duration
+	// GapCheck proves that offsets Recover did not receive hold no data
+	// record; nil: no gap is ever accepted and Recover waits for a record
+	// at or beyond its target. See GapCheck.
+	GapCheck GapCheck
+	// ProgressInterval is how often a Recover that receives nothing logs
+	// that it still waits (zero: DefaultProgressInterval).
+	ProgressInterval time.Duration
 	// Logf logs what the caller should know but that is not an error; nil
 	// discards.
 	Logf func(format string, args ...any)
@@ -82,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = DefaultProgressInterval
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
