@@ -54,9 +54,10 @@ const (
 )
 
 // DefaultProcessorStoragePath returns the directory a processor keeps its
-// tables in by default: /tmp/goka/processor/<group>.
+// tables in by default: /tmp/goka/processor/<group>, the group escaped by
+// storage.EscapeName so that it stays one directory there.
 func DefaultProcessorStoragePath(group Group) string {
-	return filepath.Join("/tmp/goka", "processor", string(group))
+	return filepath.Join("/tmp/goka", "processor", storage.EscapeName(string(group)))
 }
 
 // DefaultViewStoragePath returns the directory views keep their tables in by
