@@ -1,0 +1,146 @@
+package goka
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// A group that was stopped longer than an input's retention finds its
+// committed offset deleted. sarama then starts the claim at
+// Consumer.Offsets.Initial, the newest offset by default, and so skips every
+// record still in the topic without a word. resumeInRange runs in Setup,
+// after sarama read the committed offsets and before it starts the claims
+// from them, and moves such a partition to the oldest offset still there:
+// what retention deleted is lost either way, what is left is processed.
+
+// claimOffsets are the committed offset of a claimed partition (-1 when the
+// group has none) and the oldest offset the partition still holds.
+type claimOffsets struct {
+	committed, oldest int64
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// claimOffsetsReader is implemented by the library's own topic manager. A
+// TopicManager of the caller's (or the tester's) does not, and its
+// processors keep sarama's reset.
+type claimOffsetsReader interface {
+	claimOffsets(group string, claims map[string][]int32) (map[topicPartition]claimOffsets, error)
+}
+
+// claimOffsets asks the group's coordinator for the committed offsets and
+// the partitions' leaders for their oldest offsets, one request each.
+func (m *topicManager) claimOffsets(group string, claims map[string][]int32) (map[topicPartition]claimOffsets, error) {
+	committed, err := m.admin.ListConsumerGroupOffsets(group, claims)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the committed offsets of group %s: %w", group, err)
+	}
+	query := make(map[string]map[int32]int64, len(claims))
+	for topic, partitions := range claims {
+		query[topic] = make(map[int32]int64, len(partitions))
+		for _, partition := range partitions {
+			query[topic][partition] = sarama.OffsetOldest
+		}
+	}
+	oldest, err := m.admin.ListOffsets(query, nil)
+	if err != nil {
+		return nil, fmt.Errorf("listing the oldest offsets of %v: %w", claims, err)
+	}
+	offsets := make(map[topicPartition]claimOffsets)
+	var errs []error
+	for topic, partitions := range claims {
+		for _, partition := range partitions {
+			block := committed.GetBlock(topic, partition)
+			switch {
+			case block == nil:
+				errs = append(errs, fmt.Errorf("no committed offset of group %s for %s/%d in the answer: %w", group, topic, partition, sarama.ErrIncompleteResponse))
+				continue
+			case !errors.Is(block.Err, sarama.ErrNoError):
+				errs = append(errs, fmt.Errorf("committed offset of group %s for %s/%d: %w", group, topic, partition, block.Err))
+				continue
+			}
+			res := oldest[topic][partition]
+			switch {
+			case res == nil:
+				errs = append(errs, fmt.Errorf("no oldest offset of %s/%d in the answer: %w", topic, partition, sarama.ErrIncompleteResponse))
+				continue
+			case res.Err != nil && !errors.Is(res.Err, sarama.ErrNoError):
+				errs = append(errs, fmt.Errorf("oldest offset of %s/%d: %w", topic, partition, res.Err))
+				continue
+			}
+			offsets[topicPartition{topic, partition}] = claimOffsets{committed: block.Offset, oldest: res.Offset}
+		}
+	}
+	return offsets, errors.Join(errs...)
+}
+
+// resumeInRange moves every claimed partition whose committed offset is
+// below the oldest offset still in its topic to that oldest offset, logs it
+// and counts it. A partition without a committed offset (a new group, or one
+// whose offsets expired) keeps starting at Consumer.Offsets.Initial. Errors
+// are retried like a table restore in setup; the last one fails the setup
+// rather than let sarama's silent reset happen.
+func (p *Processor) resumeInRange(session sarama.ConsumerGroupSession) error {
+	reader, ok := p.tmgr.(claimOffsetsReader)
+	claims := session.Claims()
+	if !ok || len(claims) == 0 {
+		return nil
+	}
+	group := string(p.graph.Group())
+	offsets, err := retrySetup(session, func() (map[topicPartition]claimOffsets, error) {
+		return reader.claimOffsets(group, claims)
+	}, func(err error) { p.log.Printf("checking the committed offsets against the topics, retrying: %v", err) })
+	if err != nil {
+		return fmt.Errorf("checking the committed offsets of the claimed partitions against the oldest offsets in their topics: %w", err)
+	}
+	topics := make([]string, 0, len(claims))
+	for topic := range claims {
+		topics = append(topics, topic)
+	}
+	sort.Strings(topics)
+	for _, topic := range topics {
+		for _, partition := range claims[topic] {
+			p.metrics.OffsetChecked(topic, partition)
+			o := offsets[topicPartition{topic, partition}]
+			if o.committed < 0 || o.committed >= o.oldest {
+				continue
+			}
+			session.MarkOffset(topic, partition, o.oldest, "")
+			p.metrics.OffsetReset(topic, partition)
+			p.log.With("topic", topic).With("partition", partition).Printf(
+				"topic %s partition %d: the committed offset %d is below the oldest offset %d still in the topic: "+
+					"the %d records in between were deleted (retention or DeleteRecords) before the group processed them; "+
+					"resuming at the oldest offset %d instead of Consumer.Offsets.Initial",
+				topic, partition, o.committed, o.oldest, o.oldest-o.committed, o.oldest)
+		}
+	}
+	return nil
+}
+
+// retrySetup calls f until it succeeds, the session ends or
+// setupRetryTimeout passed, with the backoff of table restores in setup.
+func retrySetup[T any](session sarama.ConsumerGroupSession, f func() (T, error), retrying func(error)) (T, error) {
+	deadline := time.Now().Add(setupRetryTimeout)
+	backoff := NewSimpleBackoff(setupRetryStep, setupRetryMax)
+	for {
+		v, err := f()
+		if err == nil || session.Context().Err() != nil || time.Now().After(deadline) {
+			return v, err
+		}
+		retrying(err)
+		wait := time.NewTimer(max(backoff.Duration(), setupRetryStep))
+		select {
+		case <-wait.C:
+		case <-session.Context().Done():
+			wait.Stop()
+			return v, err
+		}
+	}
+}
