@@ -2,6 +2,7 @@ package goka
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,4 +179,62 @@ func TestInRangeCommitIsKept(t *testing.T) {
 	}
 	got, _ := sampleSum(t, reg, "goka_processor_offset_resets_total", map[string]string{"group": "steady"})
 	assert.Equal(t, 0.0, got)
+}
+
+// TestFallingBehindRetentionWhileRunning holds a running processor on its
+// first record while 49 more are written and retention (DeleteRecords)
+// removes all but the last 10 of them: once released, its fetch falls out
+// of the topic, the session ends, and the next one resumes at the oldest
+// offset, counted, instead of at the newest.
+func TestFallingBehindRetentionWhileRunning(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("outrun", 1)
+	env.keyedOnce("outrun", 0, 1)
+
+	gate := make(chan struct{})
+	var once sync.Once
+	held := make(chan struct{})
+	cb := func(ctx Context, msg interface{}) {
+		if ctx.Offset() == 0 {
+			once.Do(func() { close(held) })
+			<-gate
+		}
+		counter(ctx, msg)
+	}
+	config := copyConfig(env.config)
+	config.Consumer.Offsets.Initial = sarama.OffsetNewest
+	// Little read ahead, so the records written while the callback is held
+	// are fetched only after it returns.
+	config.ChannelBufferSize = 1
+	config.Consumer.Fetch.Default = 1
+	reg := prometheus.NewPedanticRegistry()
+	env.commitOffset("outrun", "outrun", 0, 0)
+	gg := DefineGroup("outrun", Input("outrun", new(codec.String), cb), Persist(new(codec.Int64)))
+	proc := env.processor(gg, storage.MemoryBuilder(), WithMetrics(reg), WithPartitionChannelSize(1),
+		WithConsumerGroupBuilder(ConsumerGroupBuilderWithConfig(config)))
+	r := env.start(proc)
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first record never reached the callback")
+	}
+	// One batch per record: a fetch returns at least a whole batch.
+	em := env.emitter("outrun", new(codec.String))
+	for k := 1; k < 50; k++ {
+		require.NoError(t, em.EmitSync(keyOf(k), "x"))
+	}
+	require.NoError(t, em.Finish())
+	env.deleteRecordsBefore("outrun", 0, 40)
+	close(gate)
+
+	want := make(map[string]int64)
+	for k := 40; k < 50; k++ {
+		want[keyOf(k)] = 1
+	}
+	eventually(t, "the records left in the topic counted", func() bool { return hasCounts(proc, want) })
+	eventually(t, "the reset counted", func() bool {
+		return metricIs(t, reg, "goka_processor_offset_resets_total", map[string]string{"group": "outrun"}, 1)
+	})
+	require.NoError(t, r.stop(t))
 }
