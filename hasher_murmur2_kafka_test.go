@@ -83,9 +83,11 @@ func TestMurmur2HasherMatchesKgo(t *testing.T) {
 }
 
 // TestMurmur2ProcessorCountsKgoInput runs a counting processor on input
-// written by franz-go's default partitioner: with WithHasher(Murmur2Hasher())
-// it counts every key exactly and runs on; with the default hasher it stops
-// with ErrForeignPartitioner.
+// written by franz-go's default partitioner and by an emitter with
+// WithEmitterHasher(Murmur2Hasher()): with WithHasher(Murmur2Hasher()) it
+// counts every key exactly and runs on, and a view with the same hasher reads
+// the counts; with the default hasher the processor stops with
+// ErrForeignPartitioner.
 func TestMurmur2ProcessorCountsKgoInput(t *testing.T) {
 	t.Parallel()
 	env := newProcEnv(t)
@@ -100,15 +102,43 @@ func TestMurmur2ProcessorCountsKgoInput(t *testing.T) {
 	}
 	env.produceWithKgo("kgo-clicks", ks, vs)
 
+	// An emitter with the same hasher adds one more message to every key:
+	// it must land in the partition franz-go chose for the key.
+	em, err := NewEmitter(env.brokers, "kgo-clicks", new(codec.String),
+		WithEmitterProducerBuilder(ProducerBuilderWithConfig(env.config)), WithEmitterHasher(Murmur2Hasher()))
+	require.NoError(t, err)
+	for k := 0; k < keys; k++ {
+		_, err := em.Emit(keyOf(k), "click")
+		require.NoError(t, err)
+	}
+	require.NoError(t, em.Finish())
+
 	murmur := DefineGroup("kgo-murmur2", Input("kgo-clicks", new(codec.String), counter), Persist(new(codec.Int64)))
 	proc := env.processor(murmur, storage.MemoryBuilder(), WithHasher(Murmur2Hasher()))
 	r := env.start(proc)
-	eventually(t, "every key counted", func() bool { return hasCounts(proc, uniformCounts(keys, perKey)) })
+	want := uniformCounts(keys, perKey+1)
+	eventually(t, "every key counted", func() bool { return hasCounts(proc, want) })
 	for p := int32(0); p < partitions; p++ {
 		want := env.newestOffset("kgo-clicks", p)
 		eventually(t, "the input committed", func() bool { return env.committed("kgo-murmur2", "kgo-clicks", p) == want })
 	}
 	require.NoError(t, r.stop(t))
+
+	// A view of the table with the same hasher finds every count.
+	v, err := NewView(env.brokers, "kgo-murmur2-table", new(codec.Int64),
+		env.viewOptions(storage.MemoryBuilder(), WithViewHasher(Murmur2Hasher()))...)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	viewDone := make(chan error, 1)
+	go func() { viewDone <- v.Run(ctx) }()
+	require.NoError(t, v.WaitRecovered(ctx))
+	for key, n := range want {
+		got, err := v.Get(key)
+		require.NoError(t, err)
+		assert.Equal(t, n, got, "view, key %s", key)
+	}
+	cancel()
+	require.NoError(t, <-viewDone)
 
 	fnv := DefineGroup("kgo-fnv", Input("kgo-clicks", new(codec.String), counter), Persist(new(codec.Int64)))
 	failed := env.start(env.processor(fnv, storage.MemoryBuilder()))
