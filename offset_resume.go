@@ -97,6 +97,11 @@ func (p *Processor) resumeInRange(session sarama.ConsumerGroupSession) error {
 	offsets, err := retrySetup(session, func() (map[topicPartition]claimOffsets, error) {
 		return reader.claimOffsets(group, claims)
 	}, func(err error) { p.log.Printf("checking the committed offsets against the topics, retrying: %v", err) })
+	if err != nil && session.Context().Err() != nil {
+		// The session ended (a rebalance or a shutdown): not a failure. Its
+		// claims do not start, and the next session checks again.
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("checking the committed offsets of the claimed partitions against the oldest offsets in their topics: %w", err)
 	}
