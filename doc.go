@@ -94,7 +94,10 @@ are gone. The processor then resumes at the oldest offset the topic still
 holds, logs a line naming the topic, the partition and both offsets, and
 counts it in goka_processor_offset_resets_total; sarama alone would jump to
 Consumer.Offsets.Initial and, with the newest offset, skip everything left as
-well. The check runs when a consumer group session starts and needs the
+well. A committed offset past the newest offset (the topic was recreated, or
+its log truncated by an unclean leader election) resumes at the oldest offset
+too, logged and counted the same way: the records the topic holds now are
+processed, some of them a second time after a truncation. The check runs when a consumer group session starts and needs the
 library's topic manager (any TopicManagerBuilder built on NewTopicManager);
 with a TopicManager of another kind sarama's reset applies.
 

@@ -238,3 +238,39 @@ func TestFallingBehindRetentionWhileRunning(t *testing.T) {
 	})
 	require.NoError(t, r.stop(t))
 }
+
+// TestCommitPastTheEndResumesAtOldest commits offset 100 on a partition
+// that holds 5 records, as after the topic was recreated or its log was
+// truncated: the group never saw these records, and it processes them from
+// the oldest offset instead of skipping to the newest; the reset is logged
+// and counted.
+func TestCommitPastTheEndResumesAtOldest(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("recreated", 1)
+	env.keyedOnce("recreated", 0, 5)
+	env.commitOffset("reborn", "recreated", 0, 100)
+
+	reg := prometheus.NewPedanticRegistry()
+	rec := &recordingLogger{}
+	gg := DefineGroup("reborn", Input("recreated", new(codec.String), counter), Persist(new(codec.Int64)))
+	proc := env.processor(gg, storage.MemoryBuilder(),
+		append(env.newestFirstOptions(), WithMetrics(reg), WithLogger(rec))...)
+	env.startReady(proc)
+	env.markUntilCounted(proc, "recreated", keyOf(5))
+	assert.True(t, hasCounts(proc, uniformCounts(5, 1)), "the records in the topic are processed")
+
+	got, _ := sampleSum(t, reg, "goka_processor_offset_resets_total", map[string]string{"group": "reborn", "topic": "recreated"})
+	assert.Equal(t, 1.0, got)
+	var logged []string
+	for _, line := range rec.taken() {
+		if strings.Contains(line, "recreated") && strings.Contains(line, "newest offset") {
+			logged = append(logged, line)
+		}
+	}
+	require.Len(t, logged, 1, "one log line names the reset")
+	assert.Contains(t, logged[0], "partition 0")
+	assert.Contains(t, logged[0], "committed offset 100")
+	assert.Contains(t, logged[0], "newest offset 5")
+	assert.Contains(t, logged[0], "oldest offset 0")
+}

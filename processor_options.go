@@ -196,9 +196,10 @@ func WithLogger(l Logger) ProcessorOption {
 //   - goka_processor_errors_total (counter, group and kind): processing,
 //     emit, setup and table errors.
 //   - goka_processor_offset_resets_total (counter): claimed input partitions
-//     whose committed offset had fallen out of the topic (retention deleted
-//     records the group had not processed) and that resumed at the oldest
-//     offset; at 0 for every partition checked.
+//     whose committed offset was out of the topic's range (below the oldest
+//     offset: retention deleted records the group had not processed; past the
+//     newest: the topic was recreated or truncated) and that resumed at the
+//     oldest offset; at 0 for every partition checked.
 //
 // Gauges are computed when scraped; counters cost a few atomic adds per
 // message.
