@@ -132,7 +132,7 @@ func (p *Processor) resumeInRange(session sarama.ConsumerGroupSession) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("checking the committed offsets of the claimed partitions against the oldest offsets in their topics: %w", err)
+		return fmt.Errorf("checking the committed offsets of the claimed partitions against the offsets their topics hold: %w", err)
 	}
 	topics := make([]string, 0, len(claims))
 	for topic := range claims {
@@ -151,9 +151,9 @@ func (p *Processor) resumeInRange(session sarama.ConsumerGroupSession) error {
 				// MarkOffset moves the session's offset forward only.
 				session.MarkOffset(topic, partition, o.oldest, "")
 				log.Printf("topic %s partition %d: the committed offset %d is below the oldest offset %d still in the topic: "+
-					"the %d records in between were deleted (retention or DeleteRecords) before the group processed them; "+
+					"the records at offsets %d to %d were deleted (retention or DeleteRecords) before the group processed them; "+
 					"resuming at the oldest offset %d instead of Consumer.Offsets.Initial",
-					topic, partition, o.committed, o.oldest, o.oldest-o.committed, o.oldest)
+					topic, partition, o.committed, o.oldest, o.committed, o.oldest-1, o.oldest)
 			case o.committed > o.newest:
 				// ResetOffset moves it backward only.
 				session.ResetOffset(topic, partition, o.oldest, "")
