@@ -26,7 +26,12 @@ DefineGroup from edges:
 Inputs, joins, the loop and the group table must be co-partitioned: they have
 the same number of partitions, and a key lives in the same partition of each.
 Keys are mapped to partitions with FNV-1a, exactly as goka does, so goka
-programs and ours agree on where a key lives.
+programs and ours agree on where a key lives. Kafka's Java client, Kafka
+Connect, Kafka Streams and franz-go hash with murmur2 instead: for topics they
+write, give Murmur2Hasher to WithHasher, WithEmitterHasher and WithViewHasher.
+A processor whose input was written with another hash than its own stops
+with ErrForeignPartitioner, in a *MessageError, at the first table write of a
+key that landed in another partition, and commits nothing past that message.
 
 A table is the compacted topic plus a local copy of it in a storage.Storage
 (LevelDB by default). A processor instance keeps the local copy of the
@@ -97,6 +102,36 @@ dirty, after a crash, is emptied and restored from the table topic, so values
 that never reached Kafka do not survive it (goka keeps them, and then applies
 the uncommitted input again on top). A restored store's offset never runs
 ahead of its data: records and offset are written in one batch.
+
+# Where an input partition starts
+
+A partition resumes at the offset its group committed. When that offset is no
+longer in the topic, because the group was stopped (or fell behind) longer
+than the topic's retention.ms or records were deleted, the records in between
+are gone. The processor then resumes at the oldest offset the topic still
+holds, logs a line naming the topic, the partition and both offsets, and
+counts it in goka_processor_offset_resets_total; sarama alone would jump to
+Consumer.Offsets.Initial and, with the newest offset, skip everything left as
+well. A committed offset past the newest offset (the topic was recreated, or
+its log truncated by an unclean leader election) resumes at the oldest offset
+too, logged and counted the same way: the records the topic holds now are
+processed, some of them a second time after a truncation. The check runs when a consumer group session starts and needs the
+library's topic manager (any TopicManagerBuilder built on NewTopicManager);
+with a TopicManager of another kind sarama's reset applies.
+
+A partition without a committed offset starts at Consumer.Offsets.Initial: a
+new group, and also a group whose committed offsets the broker expired
+because it had no member for longer than offsets.retention.minutes (7 days by
+default); neither can be told from the other. What each choice loses:
+
+  - sarama.OffsetNewest (DefaultConfig, as goka): every record written before
+    the group first started, and, after an expiry, every record written while
+    the group was down.
+  - sarama.OffsetOldest: nothing still in the topic, but the group processes
+    the whole retained topic: once at its first start, and again after an
+    expiry, applying records it had already processed a second time.
+
+Keep offsets.retention.minutes above the longest time a group may be stopped.
 
 # Errors
 

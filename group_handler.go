@@ -18,15 +18,23 @@ type groupHandler struct {
 	p *Processor
 }
 
-// Setup checks that the session's claims are co-partitioned, starts one
-// active partition processor per assigned partition (restoring its tables)
-// and, with hot standby, a passive one for every other table partition.
+// Setup checks that the session's claims are co-partitioned, moves those
+// whose committed offset fell out of their topic to its oldest offset
+// (resumeInRange), starts one active partition processor per assigned
+// partition (restoring its tables) and, with hot standby, a passive one for
+// every other table partition.
 func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p := h.p
 	p.state.SetState(ProcStateSetup)
 	p.metrics.Rebalanced()
 	assigned, err := copartitionedClaims(session.Claims())
 	if err != nil {
+		err = fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+		p.metrics.Error(metrics.ErrSetup)
+		p.fail(err)
+		return err
+	}
+	if err := p.resumeInRange(session); err != nil {
 		err = fmt.Errorf("processor %q: %w", p.graph.Group(), err)
 		p.metrics.Error(metrics.ErrSetup)
 		p.fail(err)

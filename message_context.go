@@ -118,12 +118,7 @@ func (c *messageContext) writeTable(data []byte, options []ContextOption) {
 	c.pp.countOutput(c.pp.tableTopic, len(data))
 	c.pp.producer.EmitWithHeaders(c.pp.tableTopic, c.key, data, opts.emitHeaders).
 		ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
-			if err != nil {
-				c.pp.tableWriteFailed.Store(true)
-			} else if msg != nil {
-				c.pp.ackedTableOffset(msg.Offset)
-			}
-			c.finish(wrapEmitError(err, c.pp.tableTopic, c.key))
+			c.finish(c.pp.settleTableWrite(c.key, msg, err))
 		})
 }
 
