@@ -41,3 +41,15 @@ func isLibraryFrame(f runtime.Frame) bool {
 	}
 	return filepath.Dir(f.File) == libraryDir && !strings.HasSuffix(f.File, "_test.go")
 }
+
+// panicError turns what recover returned into an error naming the user code
+// that panicked (what: "callback", "codec Decode", ...) with the user's
+// frames of the panicking stack. It must be called from the deferred
+// function that recovered, whose stack still holds those frames. A panic
+// with an error value wraps it, so errors.Is and errors.As see it.
+func panicError(what string, r interface{}) error {
+	if err, ok := r.(error); ok {
+		return fmt.Errorf("panic in %s: %w\n%s", what, err, userStack())
+	}
+	return fmt.Errorf("panic in %s: %v\n%s", what, r, userStack())
+}

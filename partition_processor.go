@@ -79,7 +79,12 @@ type PartitionProcessor struct {
 	failedFlag atomic.Bool // set with failed closed, for the message loop's fast path
 
 	inflight inflightCounter
-	acked    atomic.Int64 // offset of the last acknowledged table write
+	// held are the writes of the running callback, sent when it returns (see
+	// heldWrite); heldMu orders them with the callback's end.
+	heldMu sync.Mutex
+	held   []heldWrite
+
+	acked atomic.Int64 // offset of the last acknowledged table write
 	// cleanOffset is the table offset stored before the partition marked its
 	// store dirty; -1 when it did not (not active, or stateless).
 	cleanOffset int64
@@ -382,7 +387,7 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 	var value interface{}
 	if msg.Value != nil || pp.opts.nilHandling == NilDecode {
 		var err error
-		if value, err = pp.graph.codecOf(msg.Topic).Decode(msg.Value); err != nil {
+		if value, err = safeDecode(pp.graph.codecOf(msg.Topic), msg.Value); err != nil {
 			return pp.messageError(msg, fmt.Errorf("decoding the message: %w", err))
 		}
 	}
@@ -411,11 +416,13 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 	begin := pp.metrics.Begin()
 	err := pp.call(ctx, cb, value)
 	pp.metrics.CallbackDone(msg.Topic, begin)
+	if err == nil {
+		err = ctx.release()
+	}
 	if err != nil {
 		ctx.finish(err)
 		return pp.messageError(msg, err)
 	}
-	ctx.returned.Store(true)
 	if rows := pp.rows.Load(); rows != nil && !pp.opts.cacheRows && len(pp.input) == 0 {
 		// Under the tester, which reads stores directly once everything is
 		// committed, write the cached changes whenever no message waits.
@@ -431,21 +438,19 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 }
 
 // call runs a callback and turns its panics, Fail included, into errors.
+// A callback that fails leaves nothing: its held writes are dropped.
 func (pp *PartitionProcessor) call(ctx *messageContext, cb ProcessCallback, value interface{}) (err error) {
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
 		}
-		ctx.returned.Store(true)
-		switch r := r.(type) {
-		case failure:
-			err = r.err
-		case error:
-			err = fmt.Errorf("panic in callback: %w\n%s", r, userStack())
-		default:
-			err = fmt.Errorf("panic in callback: %v\n%s", r, userStack())
+		ctx.discard()
+		if f, ok := r.(failure); ok {
+			err = f.err
+			return
 		}
+		err = panicError("callback", r)
 	}()
 	cb(pp.opts.contextWrapper(ctx), value)
 	return nil
