@@ -48,6 +48,9 @@ func (c *messageContext) release() error {
 	defer func() {
 		clear(held) // drop the references to keys and values
 		pp.held = held[:0]
+		if cap(held) > maxKeptHeld {
+			pp.held = nil // one callback's burst is not kept for good
+		}
 	}()
 	if c.wroteTable {
 		if err := c.applyTable(c.tableValue); err != nil {
@@ -71,3 +74,6 @@ func (c *messageContext) discard() {
 	clear(c.pp.held)
 	c.pp.held = c.pp.held[:0]
 }
+
+// maxKeptHeld bounds the held slice kept between callbacks.
+const maxKeptHeld = 1024

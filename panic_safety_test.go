@@ -386,3 +386,26 @@ func TestGuardedHashMatchesItsHasher(t *testing.T) {
 	_, err = guarded.Write([]byte("fine"))
 	require.NoError(t, err, "the hash works again after a panic")
 }
+
+// TestPanicInJoinUpdateCallbackWhileFollowing: the update callback panics on
+// a record of a joined table that arrives while the processor runs; the
+// processor stops with the error naming the record.
+func TestPanicInJoinUpdateCallbackWhileFollowing(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("in", 1)
+	require.NoError(t, env.cluster.CreateTopic("joined", 1, map[string]string{"cleanup.policy": "compact"}))
+	env.emitSync("joined", new(codec.String), "fine", "a")
+	gg := DefineGroup("join-update-panics",
+		Input("in", new(codec.String), func(ctx Context, msg interface{}) {}),
+		Join("joined", new(codec.String)))
+	r := env.startReady(env.processor(gg, storage.MemoryBuilder(), WithUpdateCallback(viewUpdate)))
+	env.emitSync("joined", new(codec.String), "bad", "poison")
+	err := r.wait(t)
+	var ue *table.UpdateError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, "joined", ue.Topic)
+	assert.Equal(t, int64(1), ue.Offset)
+	assert.Equal(t, "bad", ue.Key)
+	assertPanicReport(t, err, "update callback", "updating poison", "viewUpdate")
+}
