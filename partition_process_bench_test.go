@@ -31,7 +31,7 @@ func BenchmarkPartitionProcess(b *testing.B) {
 		Persist(new(codec.Int64)))
 	require.NoError(b, gg.Validate())
 	opts := new(poptions)
-	require.NoError(b, opts.applyOptions(gg, WithStorageBuilder(storage.MemoryBuilder()), WithLogger(testLogger{&testing.T{}})))
+	require.NoError(b, opts.applyOptions(gg, WithStorageBuilder(storage.MemoryBuilder()), WithLogger(benchLogger{b})))
 	p := &Processor{graph: gg, opts: opts, log: opts.log, producer: new(ackingProducer), consumer: noConsumer{}, tmgr: emptyTopics{}}
 	pp := newPartitionProcessor(p, 0, runModeActive, func(string, int64) {})
 	require.NoError(b, pp.Start(context.Background(), context.Background()))
@@ -67,3 +67,9 @@ func (p *ackingProducer) EmitWithHeaders(topic, key string, value []byte, _ Head
 }
 
 func (p *ackingProducer) Close() error { return nil }
+
+type benchLogger struct{ b *testing.B }
+
+func (l benchLogger) Print(v ...interface{})                 { l.b.Log(v...) }
+func (l benchLogger) Println(v ...interface{})               { l.b.Log(v...) }
+func (l benchLogger) Printf(format string, v ...interface{}) { l.b.Logf(format, v...) }
