@@ -27,6 +27,11 @@ func (c *messageContext) hold(w heldWrite) bool {
 		return false
 	}
 	pp.held = append(pp.held, w)
+	if w.table {
+		// Under the lock: release reads them once the callback ended.
+		c.wroteTable = true
+		c.tableValue = w.data
+	}
 	return true
 }
 

@@ -121,8 +121,6 @@ func (c *messageContext) Delete(options ...ContextOption) {
 func (c *messageContext) holdTable(data []byte, options []ContextOption) {
 	headers := collectOptions(options).emitHeaders
 	if c.hold(heldWrite{topic: c.pp.tableTopic, key: c.key, data: data, headers: headers, table: true}) {
-		c.wroteTable = true
-		c.tableValue = data
 		return
 	}
 	if err := c.applyTable(data); err != nil {

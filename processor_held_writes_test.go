@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/seed-b2c684ed/goka/codec"
 	"github.com/seed-b2c684ed/goka/storage"
@@ -100,4 +101,46 @@ func TestFailedMessageLeavesNoEffects(t *testing.T) {
 			assert.Equal(t, []string{"1", "2", "3"}, readBack, "Value returns what SetValue set in the same callback")
 		})
 	}
+}
+
+// TestWritesAfterTheCallbackReturnedAreSent: a callback that hands its
+// Context to a goroutine with DeferCommit (goka's pattern for asynchronous
+// work) may still write after it returned; nothing holds those writes, and
+// the message commits once the goroutine released it.
+func TestWritesAfterTheCallbackReturnedAreSent(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("in", 1)
+	env.createTopic("out", 1)
+	type later struct {
+		ctx     Context
+		release func(error)
+	}
+	handed := make(chan later, 1)
+	gg := DefineGroup("after-return",
+		Input("in", new(codec.String), func(ctx Context, msg interface{}) {
+			handed <- later{ctx: ctx, release: ctx.DeferCommit()}
+		}),
+		Output("out", new(codec.String)),
+		Persist(new(codec.String)))
+	proc := env.processor(gg, storage.MemoryBuilder())
+	r := env.startReady(proc)
+	env.emitSync("in", new(codec.String), "k", "a")
+	var l later
+	select {
+	case l = <-handed:
+	case <-time.After(kafkaWait):
+		t.Fatal("the callback did not run")
+	}
+	l.ctx.SetValue("late")
+	l.ctx.Emit("out", "k", "late")
+	l.release(nil)
+	eventually(t, "the message committed", func() bool { return env.committed("after-return", "in", 0) == 1 })
+	v, err := proc.Get("k")
+	require.NoError(t, err)
+	assert.Equal(t, "late", v)
+	require.NoError(t, r.stop(t))
+	out := readPartition(t, env.brokers, "out", 0)
+	require.Len(t, out, 1)
+	assert.Equal(t, "late", string(out[0].Value))
 }
