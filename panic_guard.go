@@ -3,6 +3,7 @@ package goka
 import (
 	"encoding/binary"
 	"hash"
+	"reflect"
 )
 
 // The guards below call user code (codecs, hashers) for the library and turn
@@ -45,9 +46,12 @@ func safeHashPartition(hasher func() hash.Hash32, key string, numPartitions int3
 // its own goroutines: a panic there would end the process. The guarded hash
 // reports a panic of the user's hash as the error of Write, which sarama
 // returns as the error of the message, and so fails only its send.
+//
+// The library's own hashers are trusted and passed as they are: the default
+// path pays nothing, and a producer builder may still recognise them.
 func guardHasher(hasher func() hash.Hash32) func() hash.Hash32 {
-	if hasher == nil {
-		return nil
+	if hasher == nil || isLibraryHasher(hasher) {
+		return hasher
 	}
 	return func() hash.Hash32 { return &guardedHash{newHash: hasher} }
 }
@@ -112,3 +116,9 @@ func (g *guardedHash) Sum(b []byte) []byte { return binary.BigEndian.AppendUint3
 func (g *guardedHash) Size() int { return 4 }
 
 func (g *guardedHash) BlockSize() int { return 1 }
+
+// isLibraryHasher reports whether hasher is one the library provides, which
+// do not panic.
+func isLibraryHasher(hasher func() hash.Hash32) bool {
+	return reflect.ValueOf(hasher).Pointer() == reflect.ValueOf(DefaultHasher()).Pointer()
+}

@@ -369,7 +369,12 @@ func TestPanicInEmitter(t *testing.T) {
 // TestGuardedHashMatchesItsHasher: guarding a hasher does not change the
 // partitions keys land in.
 func TestGuardedHashMatchesItsHasher(t *testing.T) {
-	guarded := guardHasher(DefaultHasher())()
+	fnvHasher := func() hash.Hash32 { return fnv.New32a() }
+	guarded := guardHasher(fnvHasher)()
+	_, isGuarded := guarded.(*guardedHash)
+	require.True(t, isGuarded, "a hasher of the user's is guarded")
+	_, isGuarded = guardHasher(DefaultHasher())().(*guardedHash)
+	assert.False(t, isGuarded, "the library's own hasher is trusted")
 	plain := DefaultHasher()()
 	for _, key := range []string{"", "a", "key-001", "\x00\xff"} {
 		guarded.Reset()
