@@ -415,3 +415,26 @@ func TestPanicInJoinUpdateCallbackWhileFollowing(t *testing.T) {
 	assert.Equal(t, "bad", ue.Key)
 	assertPanicReport(t, err, "update callback", "updating poison", "viewUpdate")
 }
+
+// TestPanicInOutputCodecFailsTheMessage: an output codec panicking in Emit
+// fails the message, and the row the callback set before is not written.
+func TestPanicInOutputCodecFailsTheMessage(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("in", 1)
+	env.createTopic("out", 1)
+	env.emitSync("in", new(codec.String), "k", "fine")
+	env.emitSync("in", new(codec.String), "k", "poison")
+	gg := DefineGroup("output-codec-panics",
+		Input("in", new(codec.String), func(ctx Context, msg interface{}) {
+			ctx.SetValue(msg)
+			ctx.Emit("out", ctx.Key(), msg)
+		}),
+		Output("out", new(poisonCodec)),
+		Persist(new(codec.String)))
+	err := env.start(env.processor(gg, storage.MemoryBuilder())).wait(t)
+	requireMessageError(t, err, "in", 0, 1, "k")
+	assertPanicReport(t, err, "callback", "encoding poison", "poisonCodec")
+	assert.Len(t, readPartition(t, env.brokers, string(GroupTable("output-codec-panics")), 0), 1, "only the fine row")
+	assert.Len(t, readPartition(t, env.brokers, "out", 0), 1, "only the fine emit")
+}
