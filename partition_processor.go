@@ -86,8 +86,11 @@ type PartitionProcessor struct {
 
 	acked atomic.Int64 // offset of the last acknowledged table write
 	// cleanOffset is the table offset stored before the partition marked its
-	// store dirty; -1 when it did not (not active, or stateless).
+	// store dirty, valid when markedDirty is set (not when passive or
+	// stateless). It may be any offset, -1 included: a partition with
+	// nothing written stores -1 at a clean stop.
 	cleanOffset int64
+	markedDirty bool
 	// rows caches the group table of an active partition in front of its
 	// store (see internal/tablecache); nil until the partition runs, and for
 	// passive partitions, which only read their store.
@@ -145,7 +148,6 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		claims:         make(map[string]sarama.ConsumerGroupClaim),
 	}
 	pp.acked.Store(-1)
-	pp.cleanOffset = -1
 	if e := gg.GroupTable(); e != nil {
 		pp.tableTopic = e.Topic()
 		pp.table = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
@@ -229,7 +231,7 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 			}
-			pp.cleanOffset = clean
+			pp.cleanOffset, pp.markedDirty = clean, true
 			pp.rows.Store(tablecache.New(pp.table.Storage(), 0, 0, pp.opts.cacheRows))
 		}
 		pp.wg.Add(1)
@@ -503,7 +505,7 @@ func (pp *PartitionProcessor) ackedTableOffset(offset int64) {
 // of the dirty mark, once every write of the partition settled and none was
 // refused; otherwise the mark stays and the next start rebuilds the store.
 func (pp *PartitionProcessor) markClean(settled bool) {
-	if pp.table == nil || pp.cleanOffset == -1 {
+	if pp.table == nil || !pp.markedDirty {
 		return
 	}
 	if !settled || pp.tableWriteFailed.Load() {

@@ -64,8 +64,9 @@ func TestFailedMessageLeavesNoEffects(t *testing.T) {
 			// A persistent store, so whatever a failed message left locally
 			// would still be there at the next start.
 			sb := storage.DefaultBuilder(t.TempDir())
+			rec := new(recordingLogger)
 			for restart := 0; restart < 5; restart++ {
-				proc := env.processor(gg, sb)
+				proc := env.processor(gg, sb, WithLogger(rec))
 				err := env.start(proc).wait(t)
 				var me *MessageError
 				require.ErrorAs(t, err, &me, "run %d", restart)
@@ -90,6 +91,10 @@ func TestFailedMessageLeavesNoEffects(t *testing.T) {
 				assert.Empty(t, readPartition(t, env.brokers, string(loopName("held")), p), "no loopback of the failed message")
 			}
 			assert.Equal(t, int64(badOffset), env.committed("held", "in", partition))
+			for _, line := range rec.taken() {
+				assert.NotContains(t, line, "not closed cleanly",
+					"a failed message leaves the store clean: no restart rebuilds it")
+			}
 
 			failing.Store(false)
 			proc := env.processor(gg, sb)
@@ -143,4 +148,33 @@ func TestWritesAfterTheCallbackReturnedAreSent(t *testing.T) {
 	out := readPartition(t, env.brokers, "out", 0)
 	require.Len(t, out, 1)
 	assert.Equal(t, "late", string(out[0].Value))
+}
+
+// TestUntouchedPartitionStopsClean: a partition that wrote nothing stores -1
+// as its table offset at a clean stop; the next run, which writes, must
+// still mark its store clean at its stop, or the run after rebuilds it.
+func TestUntouchedPartitionStopsClean(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("in", 1)
+	gg := DefineGroup("untouched", Input("in", new(codec.String), counter), Persist(new(codec.Int64)))
+	sb := storage.DefaultBuilder(t.TempDir())
+	rec := new(recordingLogger)
+
+	r := env.startReady(env.processor(gg, sb, WithLogger(rec)))
+	require.NoError(t, r.stop(t))
+
+	proc := env.processor(gg, sb, WithLogger(rec))
+	r = env.startReady(proc)
+	env.emitSync("in", new(codec.String), "k", "a")
+	eventually(t, "the message counted", func() bool { return hasCounts(proc, map[string]int64{"k": 1}) })
+	require.NoError(t, r.stop(t))
+
+	proc = env.processor(gg, sb, WithLogger(rec))
+	r = env.startReady(proc)
+	assert.True(t, hasCounts(proc, map[string]int64{"k": 1}))
+	require.NoError(t, r.stop(t))
+	for _, line := range rec.taken() {
+		assert.NotContains(t, line, "not closed cleanly")
+	}
 }
