@@ -77,6 +77,19 @@ later fails). After a crash the uncommitted messages are processed again; the
 group table then holds their effects twice only where the callback is not
 idempotent.
 
+A callback's writes wait until it returns. SetValue, Delete, Emit and
+Loopback take effect (the local table is written, then the messages are sent
+in the order they were made) only once the callback has returned without
+failing; within the callback, Value already returns what SetValue set. A
+callback that fails (Context.Fail, a panic, an emit to a topic that is not an
+output) leaves nothing: no message reaches Kafka and the local table is
+unchanged, so every retry of the message starts from the same state (goka
+sends each write at once, and its retries repeat them). Once sent, the writes
+are separate Kafka messages, not a transaction: when Kafka refuses one of
+them after the callback returned, those it acknowledged stay, the message is
+not committed, and its retry writes them again. Effects outside Kafka (a
+database, an HTTP call) are never undone.
+
 Acknowledged means what the producer configuration makes it mean.
 DefaultConfig waits for every in-sync replica (WaitForAll) and sends with the
 idempotent producer, as Kafka's own clients do since 3.0: an acknowledged
@@ -139,8 +152,17 @@ A callback that panics or calls Context.Fail, a message that cannot be
 decoded, an emit that Kafka refuses, and a deferred commit released with an
 error all stop the processor: Run returns an error that names the topic,
 partition, offset and key of the message, and no offset is committed past it.
-Restarting the processor processes that message again. Errors reading a table,
-configuring a topic or reaching Kafka during start are returned by the
+Restarting the processor processes that message again. Every call into user
+code (codecs, hashers, callbacks, update callbacks, visitors, rebalance
+callbacks, context wrappers) turns a panic into an error that carries the
+panic's value and the user's stack frames: a codec or hasher panicking on a
+message fails that message; an update callback panicking on a table record
+ends the restore or the follow of that table partition with an error naming
+the record's topic, partition, offset and key (a view's Run and a processor's
+Run return it; a view with WithViewAutoReconnect does not retry it); a read
+(Processor.Get, View.Get, Has, an iterator's Value) or an emit of an
+Emitter (its error, or its promise's) meeting one returns it. Errors reading a
+table, configuring a topic or reaching Kafka during start are returned by the
 constructors or by Run with the topic and partition at fault. The library
 never panics out of its goroutines, never calls os.Exit or log.Fatal, and
 wraps errors with %w so errors.Is and errors.As see the cause.

@@ -40,7 +40,11 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 		p.fail(err)
 		return err
 	}
-	p.opts.rebalanceCallback(newAssignment(assigned))
+	if err := p.callRebalanceCallback(assigned); err != nil {
+		p.metrics.Error(metrics.ErrSetup)
+		p.fail(err)
+		return err
+	}
 	if len(assigned) == 0 {
 		p.log.Printf("this session assigns no partition to this instance")
 	}
@@ -201,4 +205,17 @@ func (p *Processor) recoverAhead(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// callRebalanceCallback tells the user's rebalance callback the session's
+// partitions; a panic in it stops the processor with an error instead of
+// ending the process.
+func (p *Processor) callRebalanceCallback(assigned []int32) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("processor %q: %w", p.graph.Group(), panicError("rebalance callback", r))
+		}
+	}()
+	p.opts.rebalanceCallback(newAssignment(assigned))
+	return nil
 }

@@ -364,7 +364,7 @@ func (v *View) tableOf(key string) (int32, *table.Partition, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := hashPartition(v.opts.hasher, key, int32(len(tables)))
+	p, err := safeHashPartition(v.opts.hasher, key, int32(len(tables)))
 	if err != nil {
 		return 0, nil, fmt.Errorf("view %s: %w", v.topic, err)
 	}
@@ -399,7 +399,7 @@ func (v *View) Get(key string) (interface{}, error) {
 	if data == nil {
 		return nil, v.absent(key, p, recovered)
 	}
-	value, err := v.codec.Decode(data)
+	value, err := safeDecode(v.codec, data)
 	if err != nil {
 		return nil, fmt.Errorf("view %s: decoding key %q: %w", v.topic, key, err)
 	}
