@@ -267,3 +267,23 @@ func TestDivergenceFileIsWellFormed(t *testing.T) {
 		assert.NotEmpty(t, d.reason, d.line)
 	}
 }
+
+func TestReadmeNamesEveryDivergence(t *testing.T) {
+	readme := "# x\n\n## Migrating from goka\n\n| goka | here |\n| `Processor.Setup` | internal |\n| `tester.New(t)` | options |\n\n## Next\n`Wait`\n"
+	problems := checkReadme(readme, []divergence{
+		{line: "goka method (*Processor) Setup(github.com/IBM/sarama.ConsumerGroupSession) error"},
+		{line: "goka/tester func New(goka/tester.T) *goka/tester.Tester"},
+		{line: "goka/multierr method (*ErrGroup) Wait() *github.com/hashicorp/go-multierror.Error"},
+		{line: "goka field TopicManagerConfig.Logger goka.logger"},
+	})
+	assert.Equal(t, []string{
+		"divergence not in the README's migration table: goka/multierr method (*ErrGroup) Wait() *github.com/hashicorp/go-multierror.Error",
+		"divergence not in the README's migration table: goka field TopicManagerConfig.Logger goka.logger",
+	}, problems, "a name outside the section does not count")
+}
+
+func TestReadmeOfThisModuleNamesEveryDivergence(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	assert.Empty(t, checkReadme(string(readme), readFileDivergences(t, "divergences.txt")))
+}

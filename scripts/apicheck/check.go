@@ -150,3 +150,90 @@ func identity(line string) string {
 	}
 	return fields[0] + " " + fields[1] + " " + name
 }
+
+// migrationSection returns the README's "Migrating from goka" section.
+func migrationSection(readme string) string {
+	start := strings.Index(readme, "\n## Migrating from goka")
+	if start < 0 {
+		return ""
+	}
+	rest := readme[start+1:]
+	if end := strings.Index(rest, "\n## "); end >= 0 {
+		rest = rest[:end]
+	}
+	return rest
+}
+
+// names returns what a divergence is about, as the README would name it:
+// the declared name, and for a method or field also its type.
+func names(line string) []string {
+	fields := strings.Fields(line)
+	if len(fields) < 3 {
+		return nil
+	}
+	switch fields[1] {
+	case "method":
+		if len(fields) < 4 {
+			return nil
+		}
+		recv := strings.Trim(fields[2], "(*)")
+		name := fields[3]
+		if i := strings.Index(name, "("); i > 0 {
+			name = name[:i]
+		}
+		return []string{name, recv}
+	case "field", "imethod":
+		typ, member, _ := strings.Cut(fields[2], ".")
+		if i := strings.Index(member, "("); i > 0 {
+			member = member[:i]
+		}
+		return []string{member, typ}
+	}
+	name := fields[2]
+	if i := strings.IndexAny(name, "(["); i > 0 {
+		name = name[:i]
+	}
+	return []string{name}
+}
+
+// checkReadme returns a problem for every divergence whose name the
+// README's migration table does not mention in code quotes: a user reads
+// that table, not this list.
+func checkReadme(readme string, divs []divergence) []string {
+	section := migrationSection(readme)
+	if section == "" {
+		return []string{`the README has no "## Migrating from goka" section`}
+	}
+	var quoted []string
+	for i, part := range strings.Split(section, "`") {
+		if i%2 == 1 {
+			quoted = append(quoted, part)
+		}
+	}
+	mentioned := func(name string) bool {
+		for _, q := range quoted {
+			for _, word := range strings.FieldsFunc(q, func(r rune) bool {
+				return !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+			}) {
+				if word == name {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var problems []string
+	for _, d := range divs {
+		found := false
+		for _, n := range names(d.line) {
+			if mentioned(n) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			problems = append(problems, "divergence not in the README's migration table: "+d.line)
+		}
+	}
+	return problems
+}

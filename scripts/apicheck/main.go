@@ -3,7 +3,8 @@
 // public packages, writes every exported identifier in the line format of
 // goka-v1.1.16-exports.txt, and fails on every line of that reference that
 // is missing or different here, unless divergences.txt lists it with a
-// reason. Lines only this module has are its extensions and pass.
+// reason. Lines only this module has are its extensions and pass. Every
+// listed divergence must be named in the README's migration table.
 //
 // goka-v1.1.16-exports.txt is a copy, unchanged, of the project's shared
 // reference (reference/goka-v1.1.16-exports.txt beside DESIGN.md), which was
@@ -27,6 +28,7 @@ func main() {
 	dir := flag.String("dir", ".", "the module's root directory")
 	reference := flag.String("reference", "scripts/apicheck/goka-v1.1.16-exports.txt", "goka's lines, relative to -dir")
 	divergences := flag.String("divergences", "scripts/apicheck/divergences.txt", "the deliberate divergences, relative to -dir")
+	readme := flag.String("readme", "README.md", "the README whose migration table names every divergence, relative to -dir")
 	write := flag.String("write", "", "also write our lines to this file (- for stdout)")
 	flag.Parse()
 
@@ -41,13 +43,13 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	problems, err := checkFiles(filepath.Join(*dir, *reference), filepath.Join(*dir, *divergences), ours)
+	problems, err := checkFiles(filepath.Join(*dir, *reference), filepath.Join(*dir, *divergences), filepath.Join(*dir, *readme), ours)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "apicheck: %v\n", err)
 		os.Exit(2)
 	}
 	if len(problems) > 0 {
-		fmt.Fprintf(os.Stderr, "apicheck: %d goka line(s) not kept; fix the API or list the line with its reason in %s (and in the README's migration table):\n", len(problems), *divergences)
+		fmt.Fprintf(os.Stderr, "apicheck: %d problem(s); fix the API, or list the goka line with its reason in %s and name it in the README's migration table:\n", len(problems), *divergences)
 		for _, p := range problems {
 			fmt.Fprintln(os.Stderr, "  "+p)
 		}
@@ -65,8 +67,9 @@ func exportedLines(dir string) ([]string, error) {
 	return newWriter(module, pkgs).lines(pkgs), nil
 }
 
-// checkFiles compares ours with the reference and divergence files.
-func checkFiles(referencePath, divergencesPath string, ours []string) ([]string, error) {
+// checkFiles compares ours with the reference and divergence files, and
+// the divergences with the README.
+func checkFiles(referencePath, divergencesPath, readmePath string, ours []string) ([]string, error) {
 	rf, err := os.Open(referencePath)
 	if err != nil {
 		return nil, err
@@ -85,7 +88,11 @@ func checkFiles(referencePath, divergencesPath string, ours []string) ([]string,
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", divergencesPath, err)
 	}
-	return compare(reference, ours, divs), nil
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		return nil, err
+	}
+	return append(compare(reference, ours, divs), checkReadme(string(readme), divs)...), nil
 }
 
 func writeLines(path string, lines []string) error {
