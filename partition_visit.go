@@ -134,7 +134,19 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 	case <-allDone:
 		errMu.Lock()
 		defer errMu.Unlock()
-		return firstErr
+		if firstErr != nil {
+			return firstErr
+		}
+		// What the visits wrote is in the local store when VisitAll
+		// returns, as in goka, where every SetValue is a store write:
+		// readers of the store itself (the tester's TableValue, another
+		// program) see it at once, not at the next commit.
+		if rows := pp.rows.Load(); rows != nil {
+			if err := rows.Flush(); err != nil {
+				return fmt.Errorf("writing the local table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+			}
+		}
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-pp.runCtx.Done():

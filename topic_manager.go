@@ -15,8 +15,10 @@ import (
 
 // ErrTopicNotFound reports a topic the cluster does not have. TopicManager
 // implementations wrap it, so that callers can tell a missing topic from a
-// cluster that cannot be reached with errors.Is.
-var ErrTopicNotFound = errors.New("topic not found")
+// cluster that cannot be reached with errors.Is. It wraps sarama's
+// ErrUnknownTopicOrPartition, which goka returned in its place, so programs
+// written for goka that match or log sarama's error keep working.
+var ErrTopicNotFound = fmt.Errorf("topic not found: %w", sarama.ErrUnknownTopicOrPartition)
 
 // errTopicMismatch reports an existing topic whose settings differ from the
 // request, under TMConfigMismatchBehaviorFail.

@@ -167,6 +167,9 @@ func TestTopicManagerMissingTopic(t *testing.T) {
 	_, err := tm.Partitions("missing")
 	require.ErrorIs(t, err, ErrTopicNotFound)
 	assert.Contains(t, err.Error(), `"missing"`)
+	// goka returned sarama's error here; programs match it and log it.
+	require.ErrorIs(t, err, sarama.ErrUnknownTopicOrPartition)
+	assert.Contains(t, err.Error(), sarama.ErrUnknownTopicOrPartition.Error())
 }
 
 func TestTopicManagerNoCreate(t *testing.T) {
