@@ -106,7 +106,7 @@ func NewTopicManager(brokers []string, saramaConfig *sarama.Config, topicManager
 		admin:   admin,
 		version: saramaConfig.Version,
 		config:  topicManagerConfig,
-		log:     wrapLogger(topicManagerConfig.Logger).Prefix("topic_manager"),
+		log:     managerLogger(topicManagerConfig.Logger),
 	}, nil
 }
 
@@ -189,14 +189,14 @@ func offsetTimeString(time int64) string {
 }
 
 // EnsureTableExists requests Table.Replication, Table.CleanupPolicy
-// (compact unless set) and Table.MinInsyncReplicas.
+// (compact unless set) and MinInsyncReplicas.
 func (m *topicManager) EnsureTableExists(topic string, npar int) error {
 	return m.ensureExists(topic, npar, m.config.Table.Replication, m.config.tableTopicConfig())
 }
 
 // EnsureStreamExists requests Stream.Replication, Stream.CleanupPolicy
 // (delete unless set), Stream.Retention as retention.ms and
-// Stream.MinInsyncReplicas.
+// MinInsyncReplicas.
 func (m *topicManager) EnsureStreamExists(topic string, npar int) error {
 	return m.ensureExists(topic, npar, m.config.Stream.Replication, m.config.streamTopicConfig())
 }

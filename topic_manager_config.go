@@ -62,9 +62,20 @@ const (
 // replication factor of 0, which NewTopicManager refuses.
 type TopicManagerConfig struct {
 	// Logger receives the warnings of TMConfigMismatchBehaviorWarn, prefixed
-	// with "topic_manager". Nil means DefaultLogger(). Default:
-	// DefaultLogger().
-	Logger Logger
+	// with "topic_manager". Its type is the library's own, unexported, as in
+	// goka, so a program can keep the default, copy it or set nil (the
+	// default logger); a Logger of the program's is given to the processor,
+	// view or emitter instead. Default: the default logger.
+	Logger logger
+
+	// MinInsyncReplicas is sent as min.insync.replicas with every table and
+	// stream the manager creates whose replication is larger than it, so that
+	// one replica may fail without stopping writes; otherwise, and when 0,
+	// the broker's setting applies. It is what WaitForAll waits for: with 1,
+	// a write acknowledged by the leader alone is lost when the leader fails.
+	// It is one field beside Table and Stream, not inside them, so that their
+	// types stay goka's. Default: 2.
+	MinInsyncReplicas int
 
 	// Table configures the topics created by EnsureTableExists: the group
 	// tables of processors.
@@ -72,12 +83,6 @@ type TopicManagerConfig struct {
 		// Replication is the replication factor; -1 leaves it to the broker's
 		// default.replication.factor. Default: 3; 1 on a single broker.
 		Replication int
-		// MinInsyncReplicas is sent as min.insync.replicas when Replication
-		// is larger than it, so that one replica may fail without stopping
-		// writes; otherwise, and when 0, the broker's setting applies. It is
-		// what WaitForAll waits for: with 1, a write acknowledged by the
-		// leader alone is lost when the leader fails. Default: 2.
-		MinInsyncReplicas int
 		// CleanupPolicy is sent as cleanup.policy. Default (empty): compact,
 		// which a table needs so that its latest value per key survives.
 		CleanupPolicy string
@@ -89,9 +94,6 @@ type TopicManagerConfig struct {
 		// Replication is the replication factor; -1 leaves it to the broker's
 		// default.replication.factor. Default: 3; 1 on a single broker.
 		Replication int
-		// MinInsyncReplicas is sent as min.insync.replicas as for tables.
-		// Default: 2.
-		MinInsyncReplicas int
 		// Retention is sent as retention.ms, in whole milliseconds. Default:
 		// 1 hour.
 		Retention time.Duration
@@ -127,14 +129,13 @@ type TopicManagerConfig struct {
 // set the broker's default.replication.factor=3 and min.insync.replicas=2.
 func NewTopicManagerConfig() *TopicManagerConfig {
 	cfg := &TopicManagerConfig{
-		Logger:             DefaultLogger(),
+		Logger:             defaultLogger,
 		CreateTopicTimeout: defaultCreateTopicTimeout,
 		MismatchBehavior:   TMConfigMismatchBehaviorIgnore,
 	}
 	cfg.Table.Replication = defaultTableReplication
 	cfg.Stream.Replication = defaultStreamReplication
-	cfg.Table.MinInsyncReplicas = defaultMinInsyncReplicas
-	cfg.Stream.MinInsyncReplicas = defaultMinInsyncReplicas
+	cfg.MinInsyncReplicas = defaultMinInsyncReplicas
 	cfg.Stream.Retention = defaultStreamRetention
 	return cfg
 }
@@ -149,11 +150,8 @@ func (c *TopicManagerConfig) validate() error {
 	if c.Stream.Replication == 0 || c.Stream.Replication < -1 {
 		errs = append(errs, fmt.Errorf("stream replication %d: must be at least 1, or -1 for the broker default", c.Stream.Replication))
 	}
-	if c.Table.MinInsyncReplicas < 0 {
-		errs = append(errs, fmt.Errorf("table min.insync.replicas %d: must not be negative (0: the broker's)", c.Table.MinInsyncReplicas))
-	}
-	if c.Stream.MinInsyncReplicas < 0 {
-		errs = append(errs, fmt.Errorf("stream min.insync.replicas %d: must not be negative (0: the broker's)", c.Stream.MinInsyncReplicas))
+	if c.MinInsyncReplicas < 0 {
+		errs = append(errs, fmt.Errorf("min.insync.replicas %d: must not be negative (0: the broker's)", c.MinInsyncReplicas))
 	}
 	if c.CreateTopicTimeout < 0 {
 		errs = append(errs, fmt.Errorf("create topic timeout %s: must not be negative", c.CreateTopicTimeout))
@@ -185,7 +183,7 @@ func (c *TopicManagerConfig) streamCleanupPolicy() string {
 // tableTopicConfig is the topic config requested for tables.
 func (c *TopicManagerConfig) tableTopicConfig() map[string]string {
 	config := map[string]string{"cleanup.policy": c.tableCleanupPolicy()}
-	addMinInsync(config, c.Table.Replication, c.Table.MinInsyncReplicas)
+	addMinInsync(config, c.Table.Replication, c.MinInsyncReplicas)
 	return config
 }
 
@@ -195,7 +193,7 @@ func (c *TopicManagerConfig) streamTopicConfig() map[string]string {
 		"cleanup.policy": c.streamCleanupPolicy(),
 		"retention.ms":   strconv.FormatInt(c.Stream.Retention.Milliseconds(), 10),
 	}
-	addMinInsync(config, c.Stream.Replication, c.Stream.MinInsyncReplicas)
+	addMinInsync(config, c.Stream.Replication, c.MinInsyncReplicas)
 	return config
 }
 

@@ -11,16 +11,15 @@ import (
 func TestNewTopicManagerConfigDefaults(t *testing.T) {
 	cfg := NewTopicManagerConfig()
 	assert.Equal(t, 3, cfg.Table.Replication)
-	assert.Equal(t, 2, cfg.Table.MinInsyncReplicas)
+	assert.Equal(t, 2, cfg.MinInsyncReplicas)
 	assert.Equal(t, "", cfg.Table.CleanupPolicy)
 	assert.Equal(t, 3, cfg.Stream.Replication)
-	assert.Equal(t, 2, cfg.Stream.MinInsyncReplicas)
 	assert.Equal(t, time.Hour, cfg.Stream.Retention)
 	assert.Equal(t, "", cfg.Stream.CleanupPolicy)
 	assert.Equal(t, 10*time.Second, cfg.CreateTopicTimeout)
 	assert.Equal(t, TMConfigMismatchBehaviorIgnore, cfg.MismatchBehavior)
 	assert.False(t, cfg.NoCreate)
-	assert.Equal(t, DefaultLogger(), cfg.Logger)
+	assert.Equal(t, logger(defaultLogger), cfg.Logger)
 	assert.NoError(t, cfg.validate())
 
 	assert.Equal(t, "compact", cfg.tableCleanupPolicy())
@@ -68,7 +67,7 @@ func TestTopicManagerConfigValidate(t *testing.T) {
 		},
 		{
 			name:   "negative min.insync.replicas",
-			change: func(c *TopicManagerConfig) { c.Table.MinInsyncReplicas, c.Stream.MinInsyncReplicas = -1, -2 },
+			change: func(c *TopicManagerConfig) { c.MinInsyncReplicas = -1 },
 			msgs:   []string{"table min.insync.replicas -1", "stream min.insync.replicas -2"},
 		},
 		{
@@ -109,8 +108,7 @@ func TestTopicManagerConfigMinInsyncReplicas(t *testing.T) {
 		{3, 2, "2"}, {5, 3, "3"}, {1, 2, ""}, {2, 2, ""}, {-1, 2, ""}, {3, 0, ""},
 	} {
 		cfg := NewTopicManagerConfig()
-		cfg.Table.Replication, cfg.Table.MinInsyncReplicas = tc.replication, tc.minInsync
-		cfg.Stream.Replication, cfg.Stream.MinInsyncReplicas = tc.replication, tc.minInsync
+		cfg.Table.Replication, cfg.Stream.Replication, cfg.MinInsyncReplicas = tc.replication, tc.replication, tc.minInsync
 		for what, config := range map[string]map[string]string{"table": cfg.tableTopicConfig(), "stream": cfg.streamTopicConfig()} {
 			got, ok := config["min.insync.replicas"]
 			assert.Equal(t, tc.want, got, "%s, replication %d, min.insync %d", what, tc.replication, tc.minInsync)

@@ -20,7 +20,7 @@ func tmTestConfig(log Logger) *TopicManagerConfig {
 	cfg := NewTopicManagerConfig()
 	cfg.Table.Replication = 1
 	cfg.Stream.Replication = 1
-	cfg.Logger = log
+	cfg.Logger = wrapLogger(log)
 	return cfg
 }
 
