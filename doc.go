@@ -54,7 +54,11 @@ missing. Processor.Run then:
  3. for every partition the group assigns it, restores the group table and the
     joined tables of that partition from Kafka into local storage, from the
     offset stored locally (or from the oldest offset for an empty store) up to
-    the end of the topic as it was when the restore began;
+    the end of the topic as it was when the restore began. Every record up to
+    that end is read: offsets that never arrive end the restore only once a
+    fetch of them shows they hold no data (transaction markers, or aborted
+    records when reading committed ones); while a broker stalls, the restore
+    waits, stays recovering and logs every few seconds where it stands;
  4. runs one goroutine per partition that takes the messages of every input
     and of the loop in order and calls the callbacks;
  5. on a rebalance, stops the revoked partitions cleanly (in-flight messages
