@@ -68,7 +68,7 @@ func TestTopicManagerConfigValidate(t *testing.T) {
 		{
 			name:   "negative min.insync.replicas",
 			change: func(c *TopicManagerConfig) { c.MinInsyncReplicas = -1 },
-			msgs:   []string{"table min.insync.replicas -1", "stream min.insync.replicas -2"},
+			msgs:   []string{"min.insync.replicas -1: must not be negative"},
 		},
 		{
 			name:   "negative timeout",
