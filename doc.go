@@ -61,11 +61,17 @@ missing. Processor.Run then:
     waits, stays recovering and logs every few seconds where it stands;
  4. runs one goroutine per partition that takes the messages of every input
     and of the loop in order and calls the callbacks;
- 5. on a rebalance, stops the revoked partitions cleanly (in-flight messages
-    finish, offsets are committed, stores are closed) and starts the new ones;
+ 5. on a rebalance, stops every partition cleanly (in-flight messages
+    finish, offsets are committed, the stores are marked clean) and starts
+    those of the new session. A local store stays open while its partition
+    stays on the instance, whatever its role (assigned, hot standby,
+    recover-ahead), with its cache: a partition that stays, or that an
+    instance kept warm and is now assigned, reads only what was written since.
+    The store of a partition that leaves is closed. A storage builder may
+    therefore hand back the same store for the same topic and partition;
  6. when its context is cancelled or a callback fails, stops every partition
-    the same way and returns. Run returns only after every goroutine it
-    started has ended.
+    the same way, closes the stores and returns. Run returns only after every
+    goroutine it started has ended.
 
 A processor, like a view, runs once; a second Run returns an error.
 

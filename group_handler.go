@@ -49,6 +49,11 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 		p.log.Printf("this session assigns no partition to this instance")
 	}
 
+	if err := p.stores.Retain(p.keepsPartition(assigned)); err != nil {
+		// The partitions that left were stopped and marked clean by the
+		// last session; a store that fails to close loses nothing.
+		p.log.Printf("closing the local tables of partitions that left this instance: %v", err)
+	}
 	pps := make(map[int32]*PartitionProcessor)
 	for _, partition := range assigned {
 		mark := func(topic string, offset int64) { session.MarkOffset(topic, partition, offset, "") }
@@ -186,9 +191,24 @@ func copartitionedClaims(claims map[string][]int32) ([]int32, error) {
 	return first, nil
 }
 
-// recoverAhead restores every partition of the group table once before the
-// group is joined, then closes them: a persistent store then has little left
-// to restore when partitions are assigned.
+// keepsPartition tells the store registry which partitions stay on the
+// instance for the session that assigns assigned: those, and with hot
+// standby or recover-ahead every partition, whose tables the instance keeps
+// warm.
+func (p *Processor) keepsPartition(assigned []int32) func(int32) bool {
+	if p.opts.hotStandby || p.opts.recoverAhead {
+		return func(int32) bool { return true }
+	}
+	keep := make(map[int32]bool, len(assigned))
+	for _, partition := range assigned {
+		keep[partition] = true
+	}
+	return func(partition int32) bool { return keep[partition] }
+}
+
+// recoverAhead restores every partition of the group table and the joins
+// once before the group is joined. The registry keeps them open: a partition
+// the group then assigns restores only what was written since.
 func (p *Processor) recoverAhead(ctx context.Context) error {
 	if p.graph.GroupTable() == nil && len(p.graph.JointTables()) == 0 {
 		return nil

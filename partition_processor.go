@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/internal/commit"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
+	"github.com/seed-b2c684ed/goka/internal/stores"
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/internal/tablecache"
 )
@@ -53,7 +54,11 @@ type PartitionProcessor struct {
 	producer  Producer
 	lookups   map[string]*View
 
+	// table and joins come from the processor's store registry, which
+	// keeps them open from one session to the next (see internal/stores);
+	// tableEntry is the registry's entry of table.
 	table      *table.Partition // nil when stateless
+	tableEntry *stores.Entry
 	tableTopic string
 	loopTopic  string
 	joins      map[string]*table.Partition
@@ -150,13 +155,14 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 	pp.acked.Store(-1)
 	if e := gg.GroupTable(); e != nil {
 		pp.tableTopic = e.Topic()
-		pp.table = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
+		pp.tableEntry = p.acquireTable(e.Topic(), partition)
+		pp.table = pp.tableEntry.Table
 	}
 	if e := gg.LoopStream(); e != nil {
 		pp.loopTopic = e.Topic()
 	}
 	for _, e := range gg.JointTables() {
-		pp.joins[e.Topic()] = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
+		pp.joins[e.Topic()] = p.acquireTable(e.Topic(), partition).Table
 	}
 	for _, e := range gg.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
@@ -207,6 +213,10 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 	pp.runCtx, pp.cancel = context.WithCancel(ctx)
 	pp.stopMetrics = pp.metrics.Watch(pp.metricsSource())
 
+	var applied int64
+	if pp.table != nil {
+		applied = pp.table.Stats().Input.Count
+	}
 	if err := pp.recover(setupCtx); err != nil {
 		if setupCtx.Err() != nil {
 			// The session ended while the tables were restoring (a
@@ -232,7 +242,14 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 				return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 			}
 			pp.cleanOffset, pp.markedDirty = clean, true
-			pp.rows.Store(tablecache.New(pp.table.Storage(), 0, 0, pp.opts.cacheRows))
+			// The rows a previous session cached stay valid while nobody
+			// else wrote the table: the restore applied no record.
+			rows := pp.tableEntry.Rows
+			if rows == nil || pp.table.Stats().Input.Count != applied {
+				rows = tablecache.New(pp.table.Storage(), 0, 0, pp.opts.cacheRows)
+			}
+			pp.tableEntry.Rows = nil
+			pp.rows.Store(rows)
 		}
 		pp.wg.Add(1)
 		go func() {
@@ -243,6 +260,7 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 		}()
 	case runModePassive:
 		if pp.table != nil {
+			pp.tableEntry.Rows = nil // following changes the store under it
 			pp.goFollow(pp.table)
 		}
 	}
@@ -250,7 +268,8 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 	return nil
 }
 
-// recover opens and restores every table of the partition in parallel.
+// recover opens and restores every table of the partition in parallel. A
+// table kept open from an earlier session reads only what was written since.
 func (pp *PartitionProcessor) recover(ctx context.Context) error {
 	tables := pp.tables()
 	errs := make([]error, len(tables))
@@ -503,26 +522,31 @@ func (pp *PartitionProcessor) ackedTableOffset(offset int64) {
 
 // markClean stores the offset of the last acknowledged table write in place
 // of the dirty mark, once every write of the partition settled and none was
-// refused; otherwise the mark stays and the next start rebuilds the store.
-func (pp *PartitionProcessor) markClean(settled bool) {
+// refused, and reports whether the store is clean; otherwise the mark stays
+// and the next start rebuilds the store.
+func (pp *PartitionProcessor) markClean(settled bool) bool {
 	if pp.table == nil || !pp.markedDirty {
-		return
+		return true
 	}
 	if !settled || pp.tableWriteFailed.Load() {
 		pp.log.Printf("table %s partition %d may hold writes Kafka did not acknowledge: it stays marked dirty and is rebuilt from the topic at the next start",
 			pp.tableTopic, pp.partition)
-		return
+		return false
 	}
 	offset := max(pp.acked.Load(), pp.cleanOffset)
 	if err := pp.table.Storage().SetOffset(offset); err != nil {
 		pp.log.Printf("storing offset %d of table %s: %v", offset, pp.tableTopic, err)
+		return false
 	}
+	pp.markedDirty = false
+	return true
 }
 
 // Stop stops the partition: it stops taking messages, waits (bounded) until
-// the messages already processed are acknowledged and committed, stores the
-// table offset and closes the tables. It returns the partition's error, if
-// any. Stop is idempotent.
+// the messages already processed are acknowledged and committed, writes the
+// cached rows and stores the table offset. The tables stay open in the
+// processor's registry, which closes those of partitions that leave the
+// instance. It returns the partition's error, if any. Stop is idempotent.
 func (pp *PartitionProcessor) Stop() error {
 	pp.stopOnce.Do(func() {
 		pp.state.SetState(PPStateStopping)
@@ -531,7 +555,8 @@ func (pp *PartitionProcessor) Stop() error {
 		}
 		pp.wg.Wait()
 		settled := pp.inflight.wait(pp.opts.stopTimeout)
-		if rows := pp.rows.Load(); rows != nil {
+		rows := pp.rows.Load()
+		if rows != nil {
 			if err := rows.Flush(); err != nil {
 				pp.log.Printf("writing the cached rows of table %s partition %d: %v", pp.tableTopic, pp.partition, err)
 				settled = false
@@ -540,13 +565,11 @@ func (pp *PartitionProcessor) Stop() error {
 		if !settled {
 			pp.log.Printf("stopping with messages whose writes were not acknowledged within %v: they are not committed", pp.opts.stopTimeout)
 		}
-		pp.markClean(settled)
-		var errs []error
-		for _, t := range pp.tables() {
-			if err := t.Close(); err != nil {
-				errs = append(errs, err)
-			}
+		if pp.markClean(settled) && rows != nil {
+			// The next session that runs the partition keeps the rows.
+			pp.tableEntry.Rows = rows
 		}
+		var errs []error
 		if err := pp.err(); err != nil {
 			errs = append(errs, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
+	"github.com/seed-b2c684ed/goka/internal/stores"
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
 )
@@ -52,6 +53,9 @@ type Processor struct {
 	producer Producer
 	consumer sarama.Consumer
 	tmgr     TopicManager
+	// stores holds the local tables from one session to the next; built by
+	// Run after the clients, closed when Run returns.
+	stores *stores.Registry
 
 	mu         sync.RWMutex
 	partitions map[int32]*PartitionProcessor
@@ -212,6 +216,16 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 	})
 }
 
+// acquireTable returns the registry's entry of a table partition. Without a
+// registry (a partition driven alone, as in the lifecycle tests) it returns
+// a table of its own.
+func (p *Processor) acquireTable(topic string, partition int32) *stores.Entry {
+	if p.stores == nil {
+		return &stores.Entry{Table: p.newTablePartition(topic, partition, p.opts.updateCallback)}
+	}
+	return p.stores.Acquire(topic, partition)
+}
+
 // tableUpdate adapts an UpdateCallback; DefaultUpdate becomes nil so the table
 // takes its faster built-in path.
 func tableUpdate(cb UpdateCallback) table.Update {
@@ -274,6 +288,14 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 		return err
 	}
 	defer func() { rerr = errors.Join(rerr, p.disconnect()) }()
+	p.stores = stores.New(func(topic string, partition int32) *table.Partition {
+		return p.newTablePartition(topic, partition, p.opts.updateCallback)
+	})
+	defer func() {
+		if err := p.stores.Close(); err != nil {
+			rerr = errors.Join(rerr, fmt.Errorf("processor %q: closing the local tables: %w", p.graph.Group(), err))
+		}
+	}()
 
 	var lookups sync.WaitGroup
 	defer lookups.Wait()

@@ -217,15 +217,17 @@ func WithHasher(hasher func() hash.Hash32) ProcessorOption {
 }
 
 // WithHotStandby makes the processor also follow every partition of the group
-// table it is not assigned, so that taking one over after a rebalance needs
-// little recovery.
+// table (and its joins) it is not assigned, so that taking one over after a
+// rebalance restores nothing: the store it followed becomes the active one
+// without being reopened.
 func WithHotStandby() ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.hotStandby = true }
 }
 
-// WithRecoverAhead makes Run restore every partition of the group table into
-// local storage before it joins the group, so that a persistent store has
-// little left to restore when partitions are assigned.
+// WithRecoverAhead makes Run restore every partition of the group table and
+// the joins into local storage before it joins the group, and keep those
+// stores open (not followed) while it runs: a partition assigned later
+// restores only what was written since.
 func WithRecoverAhead() ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.recoverAhead = true }
 }

@@ -1,0 +1,139 @@
+// Package stores keeps the local tables of a processor instance (its group
+// table and joined tables, one table.Partition per topic and partition) open
+// across consumer group sessions.
+//
+// A consumer group session lasts from one rebalance to the next; a store
+// lasts as long as its partition stays on the instance. A partition that is
+// assigned again, or changes role (recover-ahead or hot standby to active,
+// active to standby), finds its store open, caught up to where the previous
+// session left it, and with its row cache: it restores only the records
+// written since. The owner decides which partitions stay (Retain) and closes
+// everything when it stops (Close).
+//
+// The registry does not run anything: sessions drive the partitions
+// (Recover, Follow) and one session ends before the next starts, so an
+// Entry is used by one session at a time.
+package stores
+
+import (
+	"errors"
+	"sort"
+	"sync"
+
+	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/internal/tablecache"
+)
+
+// Entry is one table partition held by the registry.
+type Entry struct {
+	// Table restores and follows the partition and holds its store.
+	Table *table.Partition
+	// Rows is the row cache of the group table, kept while the partition
+	// stays active from one session to the next; nil when no session
+	// left a valid one. Only the session that runs the partition reads
+	// or sets it.
+	Rows *tablecache.Cache
+}
+
+type key struct {
+	topic     string
+	partition int32
+}
+
+// Registry holds the open table partitions of one processor run.
+type Registry struct {
+	build func(topic string, partition int32) *table.Partition
+
+	mu      sync.Mutex
+	entries map[key]*Entry
+	closed  bool
+}
+
+// New returns an empty registry; build creates a table partition the first
+// time a topic and partition are acquired.
+func New(build func(topic string, partition int32) *table.Partition) *Registry {
+	return &Registry{build: build, entries: make(map[key]*Entry)}
+}
+
+// Acquire returns the entry of topic and partition, creating it (not yet
+// opened: Recover and Follow open the store) when the registry does not
+// hold it. After Close it returns a new entry that the registry does not
+// keep: its table is closed already, so using it fails with ErrClosed.
+func (r *Registry) Acquire(topic string, partition int32) *Entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := key{topic, partition}
+	if e, ok := r.entries[k]; ok {
+		return e
+	}
+	e := &Entry{Table: r.build(topic, partition)}
+	if r.closed {
+		_ = e.Table.Close() // never opened: nothing to report
+		return e
+	}
+	r.entries[k] = e
+	return e
+}
+
+// Held reports the partitions of which the registry holds at least one
+// table, sorted.
+func (r *Registry) Held() []int32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := make(map[int32]bool)
+	var parts []int32
+	for k := range r.entries {
+		if !seen[k.partition] {
+			seen[k.partition] = true
+			parts = append(parts, k.partition)
+		}
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
+	return parts
+}
+
+// Retain closes and forgets the tables of every partition keep rejects. The
+// session that ran them has stopped them cleanly (flushed, marked clean);
+// closing a store is all that is left.
+func (r *Registry) Retain(keep func(partition int32) bool) error {
+	r.mu.Lock()
+	var drop []*Entry
+	for k, e := range r.entries {
+		if !keep(k.partition) {
+			drop = append(drop, e)
+			delete(r.entries, k)
+		}
+	}
+	r.mu.Unlock()
+	return closeAll(drop)
+}
+
+// Close closes every table and refuses to keep new ones.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	all := make([]*Entry, 0, len(r.entries))
+	for k, e := range r.entries {
+		all = append(all, e)
+		delete(r.entries, k)
+	}
+	r.mu.Unlock()
+	return closeAll(all)
+}
+
+// closeAll closes the tables of entries in parallel: closing a LevelDB
+// store compacts its memtable, which is worth overlapping.
+func closeAll(entries []*Entry) error {
+	errs := make([]error, len(entries))
+	var wg sync.WaitGroup
+	for i, e := range entries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.Rows = nil
+			errs[i] = e.Table.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,60 @@
+package stores
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// counted builds table partitions on memory stores and counts the builds.
+func counted(builds *int) func(string, int32) *table.Partition {
+	return func(topic string, partition int32) *table.Partition {
+		*builds++
+		return table.New(table.Config{Topic: topic, Partition: partition, Builder: storage.MemoryBuilder()})
+	}
+}
+
+// TestRegistryKeepsTablesUntilRetainOrClose: a table acquired twice is the
+// same open table with the same store; Retain closes the tables of the
+// partitions it drops, Close the rest, and a closed registry keeps nothing.
+func TestRegistryKeepsTablesUntilRetainOrClose(t *testing.T) {
+	var builds int
+	r := New(counted(&builds))
+	a0 := r.Acquire("t", 0)
+	require.NoError(t, a0.Table.Open(context.Background()))
+	require.NoError(t, a0.Table.Storage().Set("k", []byte("v")))
+	a1 := r.Acquire("t", 1)
+	require.NoError(t, a1.Table.Open(context.Background()))
+	j0 := r.Acquire("j", 0)
+
+	again := r.Acquire("t", 0)
+	assert.Same(t, a0, again)
+	v, err := again.Table.Storage().Get("k")
+	require.NoError(t, err)
+	assert.Equal(t, "v", string(v))
+	assert.Equal(t, 3, builds)
+	assert.Equal(t, []int32{0, 1}, r.Held())
+
+	require.NoError(t, r.Retain(func(p int32) bool { return p == 0 }))
+	assert.Equal(t, []int32{0}, r.Held())
+	_, err = a1.Table.Storage().Get("k")
+	assert.ErrorIs(t, err, storage.ErrClosed, "the dropped partition's store is closed")
+	_, err = a0.Table.Storage().Get("k")
+	assert.NoError(t, err, "the kept partition's store is open")
+
+	require.NoError(t, r.Close())
+	assert.Empty(t, r.Held())
+	_, err = a0.Table.Storage().Get("k")
+	assert.ErrorIs(t, err, storage.ErrClosed)
+	assert.Error(t, j0.Table.Open(context.Background()), "a table is closed even if never opened")
+
+	late := r.Acquire("t", 0)
+	err = late.Table.Open(context.Background())
+	assert.True(t, errors.Is(err, table.ErrClosed), "after Close a new table is closed: %v", err)
+	assert.Empty(t, r.Held())
+}
