@@ -62,8 +62,10 @@ missing. Processor.Run then:
  4. runs one goroutine per partition that takes the messages of every input
     and of the loop in order and calls the callbacks;
  5. on a rebalance, stops every partition cleanly (in-flight messages
-    finish, offsets are committed, the stores are marked clean) and starts
-    those of the new session. A local store stays open while its partition
+    finish, offsets are committed, the stores are marked clean) within the
+    partition stop timeout (WithPartitionStopTimeout, below the group's
+    rebalance timeout; a partition that misses it is left behind with its
+    store marked dirty, and logs so) and starts those of the new session. A local store stays open while its partition
     stays on the instance, whatever its role (assigned, hot standby,
     recover-ahead), with its cache: a partition that stays, or that an
     instance kept warm and is now assigned, reads only what was written since.

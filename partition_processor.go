@@ -117,6 +117,11 @@ type PartitionProcessor struct {
 
 	stopOnce sync.Once
 	stopErr  error
+	// registry holds the partition's tables (nil for a partition driven
+	// alone); abandoned is set when Stop gave up on a callback that ran
+	// past the stop deadline.
+	registry  *stores.Registry
+	abandoned atomic.Bool
 }
 
 type visitRequest struct {
@@ -151,6 +156,7 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		lastTimestamps: make(map[string]time.Time),
 		outStat:        make(map[string]*OutputStats),
 		claims:         make(map[string]sarama.ConsumerGroupClaim),
+		registry:       p.stores,
 	}
 	pp.acked.Store(-1)
 	if e := gg.GroupTable(); e != nil {
@@ -437,6 +443,13 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 	begin := pp.metrics.Begin()
 	err := pp.call(ctx, cb, value)
 	pp.metrics.CallbackDone(msg.Topic, begin)
+	if err == nil && pp.abandoned.Load() {
+		// The partition's stop gave up on this callback: its message is
+		// not committed and the next owner processes it again, so what it
+		// wrote is dropped rather than sent a second time.
+		ctx.discard()
+		return nil
+	}
 	if err == nil {
 		err = ctx.release()
 	}
@@ -547,14 +560,23 @@ func (pp *PartitionProcessor) markClean(settled bool) bool {
 // cached rows and stores the table offset. The tables stay open in the
 // processor's registry, which closes those of partitions that leave the
 // instance. It returns the partition's error, if any. Stop is idempotent.
+//
+// The whole stop has a deadline, the processor's partition stop timeout: a
+// callback still running when it passes is left behind (see abandon), so a
+// rebalance is never held up past the consumer group's rebalance timeout.
 func (pp *PartitionProcessor) Stop() error {
 	pp.stopOnce.Do(func() {
 		pp.state.SetState(PPStateStopping)
+		deadline := time.Now().Add(pp.opts.stopTimeout)
 		if pp.cancel != nil {
 			pp.cancel()
 		}
-		pp.wg.Wait()
-		settled := pp.inflight.wait(pp.opts.stopTimeout)
+		if ended := pp.waitGoroutines(deadline); ended != nil {
+			pp.abandon(ended)
+			pp.finishStop()
+			return
+		}
+		settled := pp.inflight.wait(time.Until(deadline))
 		rows := pp.rows.Load()
 		if rows != nil {
 			if err := rows.Flush(); err != nil {
@@ -569,15 +591,55 @@ func (pp *PartitionProcessor) Stop() error {
 			// The next session that runs the partition keeps the rows.
 			pp.tableEntry.Rows = rows
 		}
-		var errs []error
-		if err := pp.err(); err != nil {
-			errs = append(errs, err)
-		}
-		pp.stopErr = errors.Join(errs...)
-		if pp.stopMetrics != nil {
-			pp.stopMetrics()
-		}
-		pp.state.SetState(PPStateStopped)
+		pp.finishStop()
 	})
 	return pp.stopErr
+}
+
+// finishStop ends Stop: the partition's error and its metrics.
+func (pp *PartitionProcessor) finishStop() {
+	pp.stopErr = pp.err()
+	if pp.stopMetrics != nil {
+		pp.stopMetrics()
+	}
+	pp.state.SetState(PPStateStopped)
+}
+
+// waitGoroutines waits until the partition's goroutines ended or deadline
+// passed; then it returns a channel closed when they end, else nil.
+func (pp *PartitionProcessor) waitGoroutines(deadline time.Time) <-chan struct{} {
+	ended := make(chan struct{})
+	go func() {
+		pp.wg.Wait()
+		close(ended)
+	}()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-ended:
+		return nil
+	case <-timer.C:
+		return ended
+	}
+}
+
+// abandon leaves behind a partition whose callback outlived the stop
+// deadline: its group table stays marked dirty (it may hold the callback's
+// writes, and the writes of messages not acknowledged), nothing more of it
+// is committed or sent, and the registry closes its tables once the
+// callback returned. The next session that runs the partition opens them
+// again and rebuilds the group table from the topic.
+func (pp *PartitionProcessor) abandon(ended <-chan struct{}) {
+	pp.abandoned.Store(true)
+	pp.log.Printf("partition %d did not stop within %v: a callback is still running; table %s stays marked dirty and is rebuilt from the topic at the next start, and the messages not committed are processed again by the next owner",
+		pp.partition, pp.opts.stopTimeout, pp.tableTopic)
+	if pp.registry == nil {
+		return
+	}
+	if pp.table != nil {
+		pp.registry.Abandon(pp.tableTopic, pp.partition, ended)
+	}
+	for topic := range pp.joins {
+		pp.registry.Abandon(topic, pp.partition, ended)
+	}
 }

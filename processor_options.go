@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,9 +49,6 @@ type Tester interface {
 const (
 	defaultPartitionChannelSize = 10
 	defaultBackoffResetTime     = time.Minute
-	// defaultStopTimeout bounds how long a stopping partition waits for the
-	// acknowledgements of messages already processed.
-	defaultStopTimeout = time.Minute
 )
 
 // DefaultProcessorStoragePath returns the directory a processor keeps its
@@ -84,7 +82,9 @@ type poptions struct {
 	// internal/tablecache); off for the tester, which writes stores itself.
 	cacheRows        bool
 	backoffResetTime time.Duration
-	stopTimeout      time.Duration
+	// stopTimeout is the deadline of a partition's stop (see
+	// WithPartitionStopTimeout); zero until applyOptions derives it.
+	stopTimeout time.Duration
 	// metrics is where the processor registers its collectors; nil: none.
 	metrics prometheus.Registerer
 
@@ -297,7 +297,6 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 	o.partitionChannelSize = defaultPartitionChannelSize
 	o.rebalanceCallback = DefaultRebalance
 	o.backoffResetTime = defaultBackoffResetTime
-	o.stopTimeout = defaultStopTimeout
 	o.builders.storage = storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group()))
 
 	for _, opt := range opts {
@@ -340,5 +339,51 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 	if o.builders.backoff == nil {
 		o.builders.backoff = DefaultBackoffBuilder
 	}
+	return o.checkStopTimeout(gg)
+}
+
+// checkStopTimeout derives the default partition stop timeout from the
+// consumer group's rebalance timeout and checks a chosen one against it. A
+// partition still stopping when the rebalance timeout passes gets its
+// instance dropped from the group, and the rebalance waits that long for
+// the whole group. The rebalance timeout is known for the default consumer
+// group builder (the global config); another builder's config is opaque, so
+// the global config's value stands in for the default only.
+func (o *poptions) checkStopTimeout(gg *GroupGraph) error {
+	rebalance := globalConfig().Consumer.Group.Rebalance.Timeout
+	if o.stopTimeout == 0 {
+		o.stopTimeout = max(rebalance/2, minStopTimeout)
+		return nil
+	}
+	if o.stopTimeout < 0 {
+		return fmt.Errorf("processor %q: negative partition stop timeout %v", gg.Group(), o.stopTimeout)
+	}
+	isDefault := reflect.ValueOf(o.builders.consumerGroup).Pointer() == reflect.ValueOf(DefaultConsumerGroupBuilder).Pointer()
+	if isDefault && rebalance > 0 && o.stopTimeout >= rebalance {
+		return fmt.Errorf("processor %q: the partition stop timeout %v must be below the consumer group's Consumer.Group.Rebalance.Timeout %v "+
+			"(a partition still stopping then drops its instance from the group): lower WithPartitionStopTimeout or raise the rebalance timeout",
+			gg.Group(), o.stopTimeout, rebalance)
+	}
 	return nil
+}
+
+// minStopTimeout is the least default partition stop timeout, for a global
+// config with a tiny or zero rebalance timeout.
+const minStopTimeout = time.Second
+
+// WithPartitionStopTimeout sets the deadline of a partition's stop at a
+// rebalance or shutdown: it stops taking messages, waits for its running
+// callback and for the acknowledgements of what it processed, writes its
+// cached rows and marks its store clean. A partition that misses the
+// deadline leaves its group table marked dirty (rebuilt from the topic when
+// it is next started here), says so in the log, and its messages not yet
+// committed are processed again by their next owner; what its late
+// callback writes is dropped. It must be below the consumer group's
+// Consumer.Group.Rebalance.Timeout: NewProcessor checks that against the
+// global config (ReplaceGlobalConfig) when the consumer group builder is
+// the default one; with another builder, keep it below that builder's.
+// Default: half the global config's rebalance timeout (30 s with sarama's
+// default of 60 s).
+func WithPartitionStopTimeout(timeout time.Duration) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.stopTimeout = timeout }
 }

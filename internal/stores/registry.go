@@ -47,22 +47,39 @@ type Registry struct {
 	mu      sync.Mutex
 	entries map[key]*Entry
 	closed  bool
+	// closing are the tables given up by Abandon, closed once their last
+	// user ends; an Acquire of the same topic and partition waits for it.
+	closing map[key]chan struct{}
+	pending sync.WaitGroup
 }
 
 // New returns an empty registry; build creates a table partition the first
 // time a topic and partition are acquired.
 func New(build func(topic string, partition int32) *table.Partition) *Registry {
-	return &Registry{build: build, entries: make(map[key]*Entry)}
+	return &Registry{build: build, entries: make(map[key]*Entry), closing: make(map[key]chan struct{})}
 }
 
 // Acquire returns the entry of topic and partition, creating it (not yet
 // opened: Recover and Follow open the store) when the registry does not
 // hold it. After Close it returns a new entry that the registry does not
 // keep: its table is closed already, so using it fails with ErrClosed.
+//
+// A table given up by Abandon is closed first: Acquire waits until the
+// goroutine that still used it ended, since a store directory can be
+// opened only once.
 func (r *Registry) Acquire(topic string, partition int32) *Entry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	k := key{topic, partition}
+	r.mu.Lock()
+	for {
+		closing, ok := r.closing[k]
+		if !ok {
+			break
+		}
+		r.mu.Unlock()
+		<-closing
+		r.mu.Lock()
+	}
+	defer r.mu.Unlock()
 	if e, ok := r.entries[k]; ok {
 		return e
 	}
@@ -108,8 +125,37 @@ func (r *Registry) Retain(keep func(partition int32) bool) error {
 	return closeAll(drop)
 }
 
-// Close closes every table and refuses to keep new ones.
+// Abandon forgets the table of topic and partition, which a goroutine that
+// outlived its partition's stop may still write, and closes it once done is
+// closed. Its store keeps the dirty mark it had, so the next restore
+// rebuilds it.
+func (r *Registry) Abandon(topic string, partition int32, done <-chan struct{}) {
+	k := key{topic, partition}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[k]
+	if !ok {
+		return
+	}
+	delete(r.entries, k)
+	closed := make(chan struct{})
+	r.closing[k] = closed
+	r.pending.Add(1)
+	go func() {
+		defer r.pending.Done()
+		<-done
+		_ = closeAll([]*Entry{e}) // the store is dirty: nothing to lose
+		r.mu.Lock()
+		delete(r.closing, k)
+		r.mu.Unlock()
+		close(closed)
+	}()
+}
+
+// Close closes every table and refuses to keep new ones. It waits for the
+// tables given up by Abandon to be closed.
 func (r *Registry) Close() error {
+	defer r.pending.Wait()
 	r.mu.Lock()
 	r.closed = true
 	all := make([]*Entry, 0, len(r.entries))

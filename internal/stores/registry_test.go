@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
@@ -57,4 +58,55 @@ func TestRegistryKeepsTablesUntilRetainOrClose(t *testing.T) {
 	err = late.Table.Open(context.Background())
 	assert.True(t, errors.Is(err, table.ErrClosed), "after Close a new table is closed: %v", err)
 	assert.Empty(t, r.Held())
+}
+
+// TestRegistryAbandonClosesWhenDone: an abandoned table is forgotten at
+// once and closed only when its last user ends; an Acquire of the same
+// partition waits for that close, and Close waits for it too.
+func TestRegistryAbandonClosesWhenDone(t *testing.T) {
+	var builds int
+	r := New(counted(&builds))
+	e := r.Acquire("t", 0)
+	require.NoError(t, e.Table.Open(context.Background()))
+	done := make(chan struct{})
+	r.Abandon("t", 0, done)
+	assert.Empty(t, r.Held())
+	_, err := e.Table.Storage().Get("k")
+	assert.NoError(t, err, "still open while its user runs")
+
+	acquired := make(chan *Entry)
+	go func() { acquired <- r.Acquire("t", 0) }()
+	select {
+	case <-acquired:
+		t.Fatal("Acquire did not wait for the abandoned table to close")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(done)
+	var again *Entry
+	select {
+	case again = <-acquired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Acquire did not return after the close")
+	}
+	assert.NotSame(t, e, again)
+	_, err = e.Table.Storage().Get("k")
+	assert.ErrorIs(t, err, storage.ErrClosed)
+
+	r.Abandon("t", 1, nil) // not held: nothing to do
+	late := make(chan struct{})
+	r.Abandon("t", 0, late)
+	closed := make(chan error)
+	go func() { closed <- r.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close did not wait for the abandoned table")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(late)
+	select {
+	case err := <-closed:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
 }
