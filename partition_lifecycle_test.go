@@ -14,6 +14,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/internal/stores"
+	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,6 +43,15 @@ var rewriteTranscripts = flag.Bool("rewrite-transcripts", false, "write the actu
 //	                         stop the partition, or start stopping it and
 //	                         later wait for Stop to return
 //	state                    print the partition's state
+//	role <active|passive|recover>
+//	                         after a stop: the next session runs the
+//	                         partition in this role, on the tables the
+//	                         processor's registry kept
+//	stored-offset            the offset stored in the group table's store
+//	                         (-100: marked dirty, -3: none)
+//	builds                   how many stores the storage builder built
+//	leave                    the partition leaves the instance: the
+//	                         registry closes its tables
 func TestPartitionLifecycle(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "partition", "*.txt"))
@@ -103,6 +114,10 @@ type lifecycleRig struct {
 	failed   chan struct{}     // receives when the partition reports a failure
 
 	stopped chan error
+
+	proc   *Processor
+	mark   func(topic string, offset int64)
+	builds int
 }
 
 type scriptedSend struct {
@@ -124,20 +139,40 @@ func newLifecycleRig(t *testing.T) *lifecycleRig {
 		Persist(new(codec.String)))
 	require.NoError(t, gg.Validate())
 	opts := new(poptions)
+	build := storage.MemoryBuilder()
 	require.NoError(t, opts.applyOptions(gg,
-		WithStorageBuilder(storage.MemoryBuilder()),
+		WithStorageBuilder(func(topic string, partition int32) (storage.Storage, error) {
+			rig.mu.Lock()
+			rig.builds++
+			rig.mu.Unlock()
+			return build(topic, partition)
+		}),
 		WithPartitionChannelSize(0),
 		WithLogger(testLogger{t})))
 	opts.stopTimeout = 50 * time.Millisecond
-	p := &Processor{graph: gg, opts: opts, log: opts.log, producer: rig, consumer: noConsumer{}, tmgr: emptyTopics{}}
-	rig.pp = newPartitionProcessor(p, 0, runModeActive, func(topic string, offset int64) {
-		rig.printf("mark %s %d", topic, offset)
+	p := &Processor{graph: gg, opts: opts, log: opts.log, producer: rig, consumer: idleConsumer{}, tmgr: rigTopics{rig: rig}}
+	p.stores = stores.New(func(topic string, partition int32) *table.Partition {
+		return p.newTablePartition(topic, partition, opts.updateCallback)
 	})
-	rig.pp.onFail = func(err error) {
-		rig.printf("fail: %s", firstLine(err))
-		rig.failed <- struct{}{}
+	rig.proc = p
+	rig.mark = func(topic string, offset int64) {
+		rig.printf("mark %s %d", topic, offset)
 	}
+	rig.newSession(runModeActive)
 	return rig
+}
+
+// newSession replaces the partition processor by one of the next session.
+func (r *lifecycleRig) newSession(mode PPRunMode) {
+	mark := r.mark
+	if mode != runModeActive {
+		mark = nil
+	}
+	r.pp = newPartitionProcessor(r.proc, 0, mode, mark)
+	r.pp.onFail = func(err error) {
+		r.printf("fail: %s", firstLine(err))
+		r.failed <- struct{}{}
+	}
 }
 
 func firstLine(err error) string {
@@ -161,6 +196,7 @@ func (r *lifecycleRig) drain() []string {
 
 func (r *lifecycleRig) close() {
 	_ = r.pp.Stop()
+	require.NoError(r.t, r.proc.stores.Close())
 }
 
 // callback performs the actions named in the message.
@@ -265,6 +301,27 @@ func (r *lifecycleRig) run(line string) {
 		r.printf("stopped: %v, state %s", stopErr(receive(t, r.stopped)), ppStateName(r.pp.state.State()))
 	case "state":
 		r.printf("state %s", ppStateName(r.pp.state.State()))
+	case "role":
+		require.Contains(t, []State{PPStateIdle, PPStateStopped}, r.pp.state.State(), "a new session starts after the stop: %s", line)
+		mode := map[string]PPRunMode{"active": runModeActive, "passive": runModePassive, "recover": runModeRecoverOnly}[f[1]]
+		r.newSession(mode)
+		r.printf("session as %s", f[1])
+	case "stored-offset":
+		st := r.pp.table.Storage()
+		if st == nil {
+			r.printf("no store")
+			break
+		}
+		offset, err := st.GetOffset(-3)
+		r.printf("stored offset %d %v", offset, stopErr(err))
+	case "builds":
+		r.mu.Lock()
+		n := r.builds
+		r.mu.Unlock()
+		r.printf("%d stores built", n)
+	case "leave":
+		err := r.proc.stores.Retain(func(int32) bool { return false })
+		r.printf("left: %v", stopErr(err))
 	default:
 		t.Fatalf("unknown command %q", line)
 	}
@@ -331,6 +388,56 @@ func (r *lifecycleRig) Close() error { return nil }
 type emptyTopics struct{ TopicManager }
 
 func (emptyTopics) GetOffset(string, int32, int64) (int64, error) { return 0, nil }
+
+// rigTopics is a topic manager whose topics hold what the script
+// acknowledged: their high-water mark is the rig's next offset, so a table
+// whose store has every acknowledged write restores nothing.
+type rigTopics struct {
+	TopicManager
+	rig *lifecycleRig
+}
+
+func (t rigTopics) GetOffset(topic string, _ int32, at int64) (int64, error) {
+	if at == sarama.OffsetOldest {
+		return 0, nil
+	}
+	t.rig.mu.Lock()
+	defer t.rig.mu.Unlock()
+	return t.rig.offsets[topic], nil
+}
+
+// idleConsumer gives partition consumers that receive nothing until they
+// are closed, as a follower of a table nobody writes sees.
+type idleConsumer struct{ sarama.Consumer }
+
+func (idleConsumer) ConsumePartition(string, int32, int64) (sarama.PartitionConsumer, error) {
+	return &idlePartitionConsumer{
+		msgs: make(chan *sarama.ConsumerMessage),
+		errs: make(chan *sarama.ConsumerError),
+	}, nil
+}
+
+type idlePartitionConsumer struct {
+	sarama.PartitionConsumer
+	msgs chan *sarama.ConsumerMessage
+	errs chan *sarama.ConsumerError
+	once sync.Once
+}
+
+func (c *idlePartitionConsumer) Messages() <-chan *sarama.ConsumerMessage { return c.msgs }
+func (c *idlePartitionConsumer) Errors() <-chan *sarama.ConsumerError     { return c.errs }
+func (c *idlePartitionConsumer) HighWaterMarkOffset() int64               { return 0 }
+func (c *idlePartitionConsumer) AsyncClose() {
+	c.once.Do(func() {
+		close(c.msgs)
+		close(c.errs)
+	})
+}
+
+func (c *idlePartitionConsumer) Close() error {
+	c.AsyncClose()
+	return nil
+}
 
 // noConsumer is a sarama consumer that must never be used.
 type noConsumer struct{ sarama.Consumer }

@@ -232,7 +232,13 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 		}
 		return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 	}
-	if pp.mode == runModeRecoverOnly || setupCtx.Err() != nil {
+	if setupCtx.Err() != nil {
+		return nil
+	}
+	if pp.mode == runModeRecoverOnly {
+		// Restored, with nothing to run: say so rather than stay
+		// Recovering.
+		pp.state.SetState(PPStateRunning)
 		return nil
 	}
 	for _, jt := range pp.joins {
