@@ -185,13 +185,13 @@ func (c *countingBuilds) builds(topic string, partition int32) int {
 }
 
 // TestProcessorRebalancesKeepStores: while messages flow, a second instance
-// joins and leaves several times; a LevelDB partition that never left the
+// joins and leaves ten times; a LevelDB partition that never left the
 // first instance is opened once and restores nothing, and the counts stay
 // exact.
 func TestProcessorRebalancesKeepStores(t *testing.T) {
 	t.Parallel()
 	env := newProcEnv(t)
-	const partitions, keys, rounds = 4, 20, 4
+	const partitions, keys, rounds = 4, 20, 10
 	env.createTopic("clicks", partitions)
 
 	em := env.emitter("clicks", new(codec.String))
