@@ -59,6 +59,9 @@ type PartitionProcessor struct {
 	// tableEntry is the registry's entry of table.
 	table      *table.Partition // nil when stateless
 	tableEntry *stores.Entry
+	// entries are the registry entries of table and joins, whose stores
+	// may wait for their predecessors' close (see stores.Entry.Wait).
+	entries    []*stores.Entry
 	tableTopic string
 	loopTopic  string
 	joins      map[string]*table.Partition
@@ -163,12 +166,15 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		pp.tableTopic = e.Topic()
 		pp.tableEntry = p.acquireTable(e.Topic(), partition)
 		pp.table = pp.tableEntry.Table
+		pp.entries = append(pp.entries, pp.tableEntry)
 	}
 	if e := gg.LoopStream(); e != nil {
 		pp.loopTopic = e.Topic()
 	}
 	for _, e := range gg.JointTables() {
-		pp.joins[e.Topic()] = p.acquireTable(e.Topic(), partition).Table
+		entry := p.acquireTable(e.Topic(), partition)
+		pp.joins[e.Topic()] = entry.Table
+		pp.entries = append(pp.entries, entry)
 	}
 	for _, e := range gg.OutputStreams() {
 		pp.outputs[e.Topic()] = e.Codec()
@@ -283,6 +289,13 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 // recover opens and restores every table of the partition in parallel. A
 // table kept open from an earlier session reads only what was written since.
 func (pp *PartitionProcessor) recover(ctx context.Context) error {
+	for _, e := range pp.entries {
+		// A partition left behind by an earlier session closes its
+		// stores only once its late callback returned.
+		if err := e.Wait(ctx); err != nil {
+			return fmt.Errorf("waiting for the stores of partition %d to be closed by a stop that missed its deadline: %w", pp.partition, err)
+		}
+	}
 	tables := pp.tables()
 	errs := make([]error, len(tables))
 	var wg sync.WaitGroup

@@ -16,6 +16,7 @@
 package stores
 
 import (
+	"context"
 	"errors"
 	"sort"
 	"sync"
@@ -33,6 +34,24 @@ type Entry struct {
 	// left a valid one. Only the session that runs the partition reads
 	// or sets it.
 	Rows *tablecache.Cache
+	// after is closed once the table this entry replaces, given up by
+	// Abandon, is closed; nil when it replaces none.
+	after <-chan struct{}
+}
+
+// Wait returns once the entry's table may open its store: the table it
+// replaces, given up by Abandon, is closed (a store directory can be open
+// only once). It returns ctx's error if ctx ends first.
+func (e *Entry) Wait(ctx context.Context) error {
+	if e.after == nil {
+		return nil
+	}
+	select {
+	case <-e.after:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 type key struct {
@@ -64,26 +83,16 @@ func New(build func(topic string, partition int32) *table.Partition) *Registry {
 // hold it. After Close it returns a new entry that the registry does not
 // keep: its table is closed already, so using it fails with ErrClosed.
 //
-// A table given up by Abandon is closed first: Acquire waits until the
-// goroutine that still used it ended, since a store directory can be
-// opened only once.
+// When the table of topic and partition was given up by Abandon and is not
+// closed yet, the new entry's Wait returns only once it is.
 func (r *Registry) Acquire(topic string, partition int32) *Entry {
 	k := key{topic, partition}
 	r.mu.Lock()
-	for {
-		closing, ok := r.closing[k]
-		if !ok {
-			break
-		}
-		r.mu.Unlock()
-		<-closing
-		r.mu.Lock()
-	}
 	defer r.mu.Unlock()
 	if e, ok := r.entries[k]; ok {
 		return e
 	}
-	e := &Entry{Table: r.build(topic, partition)}
+	e := &Entry{Table: r.build(topic, partition), after: r.closing[k]}
 	if r.closed {
 		_ = e.Table.Close() // never opened: nothing to report
 		return e
@@ -146,7 +155,9 @@ func (r *Registry) Abandon(topic string, partition int32, done <-chan struct{}) 
 		<-done
 		_ = closeAll([]*Entry{e}) // the store is dirty: nothing to lose
 		r.mu.Lock()
-		delete(r.closing, k)
+		if r.closing[k] == closed {
+			delete(r.closing, k)
+		}
 		r.mu.Unlock()
 		close(closed)
 	}()

@@ -61,8 +61,8 @@ func TestRegistryKeepsTablesUntilRetainOrClose(t *testing.T) {
 }
 
 // TestRegistryAbandonClosesWhenDone: an abandoned table is forgotten at
-// once and closed only when its last user ends; an Acquire of the same
-// partition waits for that close, and Close waits for it too.
+// once and closed only when its last user ends; the entry that replaces it
+// waits for that close before opening, and Close waits for it too.
 func TestRegistryAbandonClosesWhenDone(t *testing.T) {
 	var builds int
 	r := New(counted(&builds))
@@ -74,25 +74,30 @@ func TestRegistryAbandonClosesWhenDone(t *testing.T) {
 	_, err := e.Table.Storage().Get("k")
 	assert.NoError(t, err, "still open while its user runs")
 
-	acquired := make(chan *Entry)
-	go func() { acquired <- r.Acquire("t", 0) }()
+	again := r.Acquire("t", 0)
+	waited := make(chan error)
+	go func() { waited <- again.Wait(context.Background()) }()
 	select {
-	case <-acquired:
-		t.Fatal("Acquire did not wait for the abandoned table to close")
+	case <-waited:
+		t.Fatal("Wait did not wait for the abandoned table to close")
 	case <-time.After(50 * time.Millisecond):
 	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, again.Wait(cancelled), context.Canceled)
 	close(done)
-	var again *Entry
 	select {
-	case again = <-acquired:
+	case err := <-waited:
+		require.NoError(t, err)
 	case <-time.After(5 * time.Second):
-		t.Fatal("Acquire did not return after the close")
+		t.Fatal("Wait did not return after the close")
 	}
+	require.NoError(t, r.Acquire("t", 1).Wait(context.Background()), "another partition does not wait")
 	assert.NotSame(t, e, again)
 	_, err = e.Table.Storage().Get("k")
 	assert.ErrorIs(t, err, storage.ErrClosed)
 
-	r.Abandon("t", 1, nil) // not held: nothing to do
+	r.Abandon("t", 2, nil) // not held: nothing to do
 	late := make(chan struct{})
 	r.Abandon("t", 0, late)
 	closed := make(chan error)
