@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,11 @@ var rewriteTranscripts = flag.Bool("rewrite-transcripts", false, "write the actu
 //	builds                   how many stores the storage builder built
 //	leave                    the partition leaves the instance: the
 //	                         registry closes its tables
+//	table-record <offset> <key> <value>
+//	                         another instance's write to the group table,
+//	                         delivered to the partition's follower
+//	table-count              how many table records the partition's table
+//	                         read (restored or followed) in all sessions
 func TestPartitionLifecycle(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "partition", "*.txt"))
@@ -115,9 +121,10 @@ type lifecycleRig struct {
 
 	stopped chan error
 
-	proc   *Processor
-	mark   func(topic string, offset int64)
-	builds int
+	proc     *Processor
+	mark     func(topic string, offset int64)
+	builds   int
+	follower *idlePartitionConsumer // the last table consumer started
 }
 
 type scriptedSend struct {
@@ -150,7 +157,7 @@ func newLifecycleRig(t *testing.T) *lifecycleRig {
 		WithPartitionChannelSize(0),
 		WithLogger(testLogger{t})))
 	opts.stopTimeout = 50 * time.Millisecond
-	p := &Processor{graph: gg, opts: opts, log: opts.log, producer: rig, consumer: idleConsumer{}, tmgr: rigTopics{rig: rig}}
+	p := &Processor{graph: gg, opts: opts, log: opts.log, producer: rig, consumer: rigConsumer{rig}, tmgr: rigTopics{rig: rig}}
 	p.stores = stores.New(func(topic string, partition int32) *table.Partition {
 		return p.newTablePartition(topic, partition, opts.updateCallback)
 	})
@@ -319,6 +326,36 @@ func (r *lifecycleRig) run(line string) {
 		n := r.builds
 		r.mu.Unlock()
 		r.printf("%d stores built", n)
+	case "table-record":
+		offset := arg(1)
+		r.mu.Lock()
+		r.offsets["lc-table"] = max(r.offsets["lc-table"], offset+1)
+		r.mu.Unlock()
+		// The follower starts its consumer in a goroutine of its own.
+		var pc *idlePartitionConsumer
+		deadline := time.Now().Add(10 * time.Second)
+		for pc == nil {
+			r.mu.Lock()
+			if r.follower != nil && !r.follower.closed.Load() {
+				pc = r.follower
+			}
+			r.mu.Unlock()
+			require.True(t, time.Now().Before(deadline), "no follower: %s", line)
+			time.Sleep(time.Millisecond)
+		}
+		select {
+		case pc.msgs <- &sarama.ConsumerMessage{Topic: "lc-table", Partition: 0, Offset: offset, Key: []byte(f[2]), Value: []byte(f[3])}:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the follower does not take records: %s", line)
+		}
+		deadline = time.Now().Add(10 * time.Second)
+		for r.pp.table.Stats().Input.LastOffset < offset {
+			require.True(t, time.Now().Before(deadline), "the follower did not apply %s", line)
+			time.Sleep(time.Millisecond)
+		}
+		r.printf("applied %d", offset)
+	case "table-count":
+		r.printf("%d table records read", r.pp.table.Stats().Input.Count)
 	case "leave":
 		err := r.proc.stores.Retain(func(int32) bool { return false })
 		r.printf("left: %v", stopErr(err))
@@ -406,22 +443,39 @@ func (t rigTopics) GetOffset(topic string, _ int32, at int64) (int64, error) {
 	return t.rig.offsets[topic], nil
 }
 
-// idleConsumer gives partition consumers that receive nothing until they
-// are closed, as a follower of a table nobody writes sees.
-type idleConsumer struct{ sarama.Consumer }
+// rigConsumer gives partition consumers that receive only what the script
+// sends them (table-record), and nothing else until they are closed.
+type rigConsumer struct {
+	rig *lifecycleRig
+}
 
-func (idleConsumer) ConsumePartition(string, int32, int64) (sarama.PartitionConsumer, error) {
-	return &idlePartitionConsumer{
+func (c rigConsumer) ConsumePartition(string, int32, int64) (sarama.PartitionConsumer, error) {
+	pc := &idlePartitionConsumer{
 		msgs: make(chan *sarama.ConsumerMessage),
 		errs: make(chan *sarama.ConsumerError),
-	}, nil
+	}
+	c.rig.mu.Lock()
+	c.rig.follower = pc
+	c.rig.mu.Unlock()
+	return pc, nil
 }
+
+// The rig's consumer is used only for consuming partitions.
+func (rigConsumer) Topics() ([]string, error)                  { return nil, nil }
+func (rigConsumer) Partitions(string) ([]int32, error)         { return nil, nil }
+func (rigConsumer) HighWaterMarks() map[string]map[int32]int64 { return nil }
+func (rigConsumer) Close() error                               { return nil }
+func (rigConsumer) Pause(map[string][]int32)                   {}
+func (rigConsumer) Resume(map[string][]int32)                  {}
+func (rigConsumer) PauseAll()                                  {}
+func (rigConsumer) ResumeAll()                                 {}
 
 type idlePartitionConsumer struct {
 	sarama.PartitionConsumer
-	msgs chan *sarama.ConsumerMessage
-	errs chan *sarama.ConsumerError
-	once sync.Once
+	msgs   chan *sarama.ConsumerMessage
+	errs   chan *sarama.ConsumerError
+	once   sync.Once
+	closed atomic.Bool
 }
 
 func (c *idlePartitionConsumer) Messages() <-chan *sarama.ConsumerMessage { return c.msgs }
@@ -429,6 +483,7 @@ func (c *idlePartitionConsumer) Errors() <-chan *sarama.ConsumerError     { retu
 func (c *idlePartitionConsumer) HighWaterMarkOffset() int64               { return 0 }
 func (c *idlePartitionConsumer) AsyncClose() {
 	c.once.Do(func() {
+		c.closed.Store(true)
 		close(c.msgs)
 		close(c.errs)
 	})
