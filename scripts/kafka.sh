@@ -191,7 +191,11 @@ running_pid() {
 # command line rather than asking kill -0, which also succeeds for a zombie
 # that a parent which does not reap (a container's init) leaves behind.
 pid_is_kafka() {
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka'
+	# Not a pipe into grep -q: under pipefail, tr killed by SIGPIPE when grep
+	# quits at its first match would make a live broker look dead.
+	local cmdline
+	cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+	[[ "$cmdline" == *" kafka.Kafka "* ]]
 }
 
 # pid_gone PID succeeds once the process has fully exited. A JVM's main
