@@ -344,8 +344,10 @@ build_probe() {
 # deadline passes; it fails after showing the end of the log.
 wait_ready() {
 	local pid="$1" probe="$2" deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+	# Right after the fork the child is not yet java (its command line is
+	# still the shell's), so only a process that is gone counts as dead.
 	while ((SECONDS < deadline)); do
-		if ! pid_is_kafka "$pid"; then
+		if pid_gone "$pid"; then
 			tail -n 30 "$LOG_DIR/server.log" "$LOG_DIR/stdout.log" >&2 2>/dev/null || true
 			log "Kafka exited during startup"
 			return 1
