@@ -194,7 +194,7 @@ pid_is_kafka() {
 	# Not a pipe into grep -q: under pipefail, tr killed by SIGPIPE when grep
 	# quits at its first match would make a live broker look dead.
 	local cmdline
-	cmdline="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+	cmdline="$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline")" || return 1
 	[[ "$cmdline" == *" kafka.Kafka "* ]]
 }
 

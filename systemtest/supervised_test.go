@@ -21,7 +21,15 @@ type member struct {
 	before int64
 	// failures are the errors the earlier processes ended with.
 	failures []string
+	// repeats counts the last failure's repetitions in a row.
+	repeats int
+	last    string
 }
+
+// crashLoop is how often in a row a member may end with one and the same
+// error before the test gives up on it: a process that can never start again
+// is a failure of the scenario, not a fault to ride out.
+const crashLoop = 3
 
 func (g *counterGroup) startMember(name string) *member {
 	g.t.Helper()
@@ -39,6 +47,18 @@ func (m *member) revive(t *testing.T) bool {
 		failed = fmt.Sprintf("exited: %v", m.inst.waitErr)
 	}
 	m.failures = append(m.failures, fmt.Sprintf("%s %s", time.Now().Format("15:04:05.000"), failed))
+	if failed == m.last {
+		m.repeats++
+	} else {
+		m.last, m.repeats = failed, 1
+	}
+	if m.repeats >= crashLoop {
+		why := ""
+		if strings.Contains(failed, "local store is ahead of the topic") {
+			why = " (table writes Kafka acknowledged are gone from the topic: lost in the failover)"
+		}
+		t.Fatalf("member %s ended %d times in a row with the same error%s: %s", m.name, m.repeats, why, failed)
+	}
 	t.Logf("member %s ended (%s); starting it again", m.name, failed)
 	m.before += processed
 	m.inst = m.g.start(m.name)
