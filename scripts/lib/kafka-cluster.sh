@@ -227,8 +227,12 @@ cmd_cluster_start() {
 		launch "$KAFKA_CLUSTER_HEAP_OPTS $KAFKA_CLUSTER_JVM_OPTS"
 		log "started node $n (pid $LAUNCHED_PID) on $BROKER"
 	done
+	# The probe compiles while the JVMs start.
 	local probe
-	probe="$(cluster_probe)"
+	probe="$(cluster_probe)" || {
+		cmd_cluster_stop
+		die "no readiness probe"
+	}
 	for ((n = 1; n <= CLUSTER_NODES; n++)); do
 		use_node "$n"
 		local KAFKA_START_TIMEOUT="$KAFKA_CLUSTER_START_TIMEOUT"
@@ -319,7 +323,6 @@ cmd_start_broker() {
 	done
 	local probe
 	probe="$(cluster_probe)"
-	use_node "$1"
 	if ! start_node "$probe"; then
 		cmd_stop_broker "$NODE" || true
 		die "node $NODE did not start, see $LOG_DIR"
