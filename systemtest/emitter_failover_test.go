@@ -57,8 +57,8 @@ func TestClusterEmitterLeaderKill(t *testing.T) {
 	for round := 1; round <= emitterKillRounds; round++ {
 		victim, _ := n.busiestLeader(t, watched)
 		_, failedBefore := ss.counts()
-		killedAt := time.Now()
 		n.kill(t, victim)
+		killedAt := time.Now() // the script returns once the process is gone
 		failover := n.waitFailover(t, victim, killedAt, watched)
 		waitMade("EmitSync to get through with the leader down", 200)
 		_, failedDown := ss.counts()

@@ -59,8 +59,8 @@ func TestClusterLeaderKill(t *testing.T) {
 		}
 		victim, led := n.busiestLeader(t, target)
 		aBase, bBase := a.processed(), b.processed()
-		killedAt := time.Now()
 		n.kill(t, victim)
+		killedAt := time.Now() // the script returns once the process is gone
 		failover := n.waitFailover(t, victim, killedAt, watched)
 		// The stream goes on with one broker down: two in-sync replicas
 		// still acknowledge, and both processes keep counting.
