@@ -1,6 +1,9 @@
 package goka
 
 import (
+	"errors"
+	"fmt"
+	"reflect"
 	"sync"
 	"time"
 
@@ -16,6 +19,16 @@ const defaultFlushBytes = 64 * 1024
 // producer must keep Return.Successes and Return.Errors on, because every
 // emitted message is settled from those channels, and RequiredAcks must not be
 // NoResponse, because table offsets are taken from the acknowledgement.
+// NewProcessor, NewEmitter and NewProducer refuse a configuration that breaks
+// either, or that asks for the idempotent producer without the settings it
+// needs.
+//
+// Writes are acknowledged by all in-sync replicas (WaitForAll) and sent by the
+// idempotent producer. Opting out is deliberate: set Producer.Idempotent =
+// false and, if wanted, RequiredAcks = WaitForLocal and a larger
+// Net.MaxOpenRequests. NewProcessor and NewEmitter accept that, but then a
+// write acknowledged by the leader alone is lost when the leader fails over,
+// and retries may duplicate writes or reorder two writes of one key.
 func DefaultConfig() *sarama.Config {
 	config := sarama.NewConfig()
 
@@ -43,7 +56,23 @@ func DefaultConfig() *sarama.Config {
 	// a warning on every client; the list form is the supported one.
 	config.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{CopartitioningStrategy}
 
-	config.Producer.RequiredAcks = sarama.WaitForLocal
+	// Durable writes, as Kafka's own clients default to since 3.0 (KIP-679):
+	// a table write or an output counts as sent only when every in-sync
+	// replica has it. With WaitForLocal the leader alone acknowledges, and a
+	// write acknowledged just before the leader fails over is gone, although
+	// its input offset may already be committed: neither a restart nor the
+	// table recovery brings it back. The idempotent producer numbers each
+	// partition's batches, so the broker drops a retried batch it already
+	// has and refuses one that would overtake an earlier batch: without it,
+	// a retry after a timeout duplicates a write and can put two writes of
+	// one key in the wrong order, leaving the older value in the table.
+	// sarama requires WaitForAll, Net.MaxOpenRequests = 1 and retries for it
+	// (Version >= 0.11 holds). WaitForAll is as strong as the topic's
+	// min.insync.replicas: see NewTopicManagerConfig for the broker side.
+	// The cost, measured with bench, is in the README.
+	config.Producer.RequiredAcks = sarama.WaitForAll
+	config.Producer.Idempotent = true
+	config.Net.MaxOpenRequests = 1
 	config.Producer.Compression = sarama.CompressionSnappy
 	// 1 ms, not goka's 100 ms: every EmitSync, and every emit a callback
 	// waits for before its input offset is committed, waits for the flush
@@ -91,4 +120,56 @@ func globalConfig() *sarama.Config {
 	defer globalConfigMu.RUnlock()
 	config := globalCfg
 	return &config
+}
+
+// errDelivery marks a producer configuration under which an acknowledged
+// write may never reach Kafka, or a promise may never finish: the library's
+// at-least-once guarantee does not hold with it.
+var errDelivery = errors.New("the producer configuration cannot deliver at least once")
+
+// checkDeliveryConfig refuses a producer configuration that cannot be
+// at-least-once, naming the setting and its fix. Weaker but sound choices
+// (WaitForLocal without idempotence) pass: they are the user's to make, and
+// DefaultConfig says what they cost. The idempotence rules are sarama's own
+// (Config.Validate); checking them here gives an error that says what to do
+// instead of sarama's bare requirement.
+func checkDeliveryConfig(config *sarama.Config) error {
+	if config == nil {
+		return errNilConfig
+	}
+	p := config.Producer
+	if !p.Return.Successes || !p.Return.Errors {
+		return fmt.Errorf("%w: %w: every message is settled from those channels; set both to true, as DefaultConfig does", errDelivery, errProducerReturns)
+	}
+	if p.RequiredAcks == sarama.NoResponse {
+		return fmt.Errorf("%w: Producer.RequiredAcks is NoResponse, so no write is ever acknowledged and input offsets and table offsets would be committed for writes that may not exist; set it to sarama.WaitForAll, as DefaultConfig does", errDelivery)
+	}
+	if !p.Idempotent {
+		return nil
+	}
+	const optOut = "or set Producer.Idempotent = false to give up idempotence (retries may then duplicate and reorder writes of one key)"
+	switch {
+	case p.RequiredAcks != sarama.WaitForAll:
+		return fmt.Errorf("%w: Producer.Idempotent needs Producer.RequiredAcks = sarama.WaitForAll, not %d; set it, %s", errDelivery, p.RequiredAcks, optOut)
+	case config.Net.MaxOpenRequests > 1:
+		return fmt.Errorf("%w: Producer.Idempotent needs Net.MaxOpenRequests = 1, not %d; set it, %s", errDelivery, config.Net.MaxOpenRequests, optOut)
+	case p.Retry.Max < 1:
+		return fmt.Errorf("%w: Producer.Idempotent needs Producer.Retry.Max >= 1, not %d; set it (DefaultConfig has 10), %s", errDelivery, p.Retry.Max, optOut)
+	case !config.Version.IsAtLeast(sarama.V0_11_0_0):
+		return fmt.Errorf("%w: Producer.Idempotent needs Version >= sarama.V0_11_0_0, not %s; set it (DefaultConfig has %s), %s", errDelivery, config.Version, sarama.V2_8_0_0, optOut)
+	}
+	return nil
+}
+
+// checkProducerBuilder checks, before anything connects, the configuration a
+// producer builder will use when that configuration is known: the global one
+// for DefaultProducerBuilder. Other builders, ProducerBuilderWithConfig
+// among them, hide their configuration; NewProducer checks it when they
+// build, so a processor using them is refused by Run before it joins its
+// group, and an emitter by NewEmitter.
+func checkProducerBuilder(pb ProducerBuilder) error {
+	if pb == nil || reflect.ValueOf(pb).Pointer() != reflect.ValueOf(DefaultProducerBuilder).Pointer() {
+		return nil
+	}
+	return checkDeliveryConfig(globalConfig())
 }

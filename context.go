@@ -12,6 +12,12 @@ import (
 // reading a table the graph does not declare) fails the message: the
 // processor stops with an error that names the message, and nothing is
 // committed past it.
+//
+// SetValue, Delete, Emit and Loopback take effect when the callback returns
+// without failing, in the order they were called; a callback that fails
+// (Fail, a panic, misuse) leaves none of them, neither in Kafka nor in the
+// local table. Value reads what SetValue or Delete set before, in the same
+// callback.
 type Context interface {
 	// Topic is the topic of the message, or the visitor's name in a visit.
 	Topic() Stream
@@ -51,7 +57,7 @@ type Context interface {
 	Loopback(key string, value interface{}, options ...ContextOption)
 
 	// Fail stops the callback and the processor with err. The message is not
-	// committed.
+	// committed, and nothing the callback wrote is sent.
 	Fail(err error)
 
 	// Context is cancelled when the partition stops (rebalance or shutdown).

@@ -20,7 +20,7 @@ var (
 	// rolling upgrade that adds a topic needs: each member then gets its range
 	// of its own topics only, and partitions of a topic some members lack stay
 	// unconsumed until every member has been upgraded.
-	CopartitioningStrategy sarama.BalanceStrategy = &copartitioningStrategy{}
+	CopartitioningStrategy = &copartitioningStrategy{}
 
 	// StrictCopartitioningStrategy is CopartitioningStrategy, except that
 	// planning fails when members subscribe to different topic sets, which
@@ -30,7 +30,7 @@ var (
 	// Its Name is "copartition" too, as in goka: the name is the protocol the
 	// members of a group agree on, so lenient and strict members, and goka
 	// processors, can share a group, and the leader's strategy decides.
-	StrictCopartitioningStrategy sarama.BalanceStrategy = &copartitioningStrategy{strict: true}
+	StrictCopartitioningStrategy = &copartitioningStrategy{strict: true}
 )
 
 // copartitioningStrategyName is the group protocol name of both strategies.

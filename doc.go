@@ -26,7 +26,12 @@ DefineGroup from edges:
 Inputs, joins, the loop and the group table must be co-partitioned: they have
 the same number of partitions, and a key lives in the same partition of each.
 Keys are mapped to partitions with FNV-1a, exactly as goka does, so goka
-programs and ours agree on where a key lives.
+programs and ours agree on where a key lives. Kafka's Java client, Kafka
+Connect, Kafka Streams and franz-go hash with murmur2 instead: for topics they
+write, give Murmur2Hasher to WithHasher, WithEmitterHasher and WithViewHasher.
+A processor whose input was written with another hash than its own stops
+with ErrForeignPartitioner, in a *MessageError, at the first table write of a
+key that landed in another partition, and commits nothing past that message.
 
 A table is the compacted topic plus a local copy of it in a storage.Storage
 (LevelDB by default). A processor instance keeps the local copy of the
@@ -49,7 +54,11 @@ missing. Processor.Run then:
  3. for every partition the group assigns it, restores the group table and the
     joined tables of that partition from Kafka into local storage, from the
     offset stored locally (or from the oldest offset for an empty store) up to
-    the end of the topic as it was when the restore began;
+    the end of the topic as it was when the restore began. Every record up to
+    that end is read: offsets that never arrive end the restore only once a
+    fetch of them shows they hold no data (transaction markers, or aborted
+    records when reading committed ones); while a broker stalls, the restore
+    waits, stays recovering and logs every few seconds where it stands;
  4. runs one goroutine per partition that takes the messages of every input
     and of the loop in order and calls the callbacks;
  5. on a rebalance, stops the revoked partitions cleanly (in-flight messages
@@ -72,6 +81,37 @@ later fails). After a crash the uncommitted messages are processed again; the
 group table then holds their effects twice only where the callback is not
 idempotent.
 
+A callback's writes wait until it returns. SetValue, Delete, Emit and
+Loopback take effect (the local table is written, then the messages are sent
+in the order they were made) only once the callback has returned without
+failing; within the callback, Value already returns what SetValue set. A
+callback that fails (Context.Fail, a panic, an emit to a topic that is not an
+output) leaves nothing: no message reaches Kafka and the local table is
+unchanged, so every retry of the message starts from the same state (goka
+sends each write at once, and its retries repeat them). Once sent, the writes
+are separate Kafka messages, not a transaction: when Kafka refuses one of
+them after the callback returned, those it acknowledged stay, the message is
+not committed, and its retry writes them again. Effects outside Kafka (a
+database, an HTTP call) are never undone.
+
+Acknowledged means what the producer configuration makes it mean.
+DefaultConfig waits for every in-sync replica (WaitForAll) and sends with the
+idempotent producer, as Kafka's own clients do since 3.0: an acknowledged
+write is held by min.insync.replicas brokers and survives the loss of the
+partition leader (the topic manager creates tables and streams with 3
+replicas and min.insync.replicas=2; topics it does not create need the same),
+and a batch retried after a timeout is neither written twice nor overtaken by
+a later batch of the same partition. NewProcessor, NewEmitter and NewProducer
+refuse a configuration under which no write is acknowledged (NoResponse), an
+emit's result is never reported (Producer.Return.Successes or Errors off), or
+idempotence is asked for without the settings sarama needs for it; the error
+names the setting to change. Giving idempotence up is allowed: with
+WaitForLocal, a write the leader acknowledged is lost when it fails before a
+follower copied it, although the input offset behind it may already be
+committed, and retries may duplicate writes or reorder two writes of one key.
+Idempotence holds within one producer's life: a message processed again after
+a restart is written again. Effects outside Kafka are the callback's own.
+
 The local table is written before the write to Kafka is acknowledged, so a
 running processor marks its stores dirty and stores their real offset again
 only when it stops cleanly, with every write acknowledged. A store found
@@ -80,14 +120,53 @@ that never reached Kafka do not survive it (goka keeps them, and then applies
 the uncommitted input again on top). A restored store's offset never runs
 ahead of its data: records and offset are written in one batch.
 
+# Where an input partition starts
+
+A partition resumes at the offset its group committed. When that offset is no
+longer in the topic, because the group was stopped (or fell behind) longer
+than the topic's retention.ms or records were deleted, the records in between
+are gone. The processor then resumes at the oldest offset the topic still
+holds, logs a line naming the topic, the partition and both offsets, and
+counts it in goka_processor_offset_resets_total; sarama alone would jump to
+Consumer.Offsets.Initial and, with the newest offset, skip everything left as
+well. A committed offset past the newest offset (the topic was recreated, or
+its log truncated by an unclean leader election) resumes at the oldest offset
+too, logged and counted the same way: the records the topic holds now are
+processed, some of them a second time after a truncation. The check runs when a consumer group session starts and needs the
+library's topic manager (any TopicManagerBuilder built on NewTopicManager);
+with a TopicManager of another kind sarama's reset applies.
+
+A partition without a committed offset starts at Consumer.Offsets.Initial: a
+new group, and also a group whose committed offsets the broker expired
+because it had no member for longer than offsets.retention.minutes (7 days by
+default); neither can be told from the other. What each choice loses:
+
+  - sarama.OffsetNewest (DefaultConfig, as goka): every record written before
+    the group first started, and, after an expiry, every record written while
+    the group was down.
+  - sarama.OffsetOldest: nothing still in the topic, but the group processes
+    the whole retained topic: once at its first start, and again after an
+    expiry, applying records it had already processed a second time.
+
+Keep offsets.retention.minutes above the longest time a group may be stopped.
+
 # Errors
 
 A callback that panics or calls Context.Fail, a message that cannot be
 decoded, an emit that Kafka refuses, and a deferred commit released with an
 error all stop the processor: Run returns an error that names the topic,
 partition, offset and key of the message, and no offset is committed past it.
-Restarting the processor processes that message again. Errors reading a table,
-configuring a topic or reaching Kafka during start are returned by the
+Restarting the processor processes that message again. Every call into user
+code (codecs, hashers, callbacks, update callbacks, visitors, rebalance
+callbacks, context wrappers) turns a panic into an error that carries the
+panic's value and the user's stack frames: a codec or hasher panicking on a
+message fails that message; an update callback panicking on a table record
+ends the restore or the follow of that table partition with an error naming
+the record's topic, partition, offset and key (a view's Run and a processor's
+Run return it; a view with WithViewAutoReconnect does not retry it); a read
+(Processor.Get, View.Get, Has, an iterator's Value) or an emit of an
+Emitter (its error, or its promise's) meeting one returns it. Errors reading a
+table, configuring a topic or reaching Kafka during start are returned by the
 constructors or by Run with the topic and partition at fault. The library
 never panics out of its goroutines, never calls os.Exit or log.Fatal, and
 wraps errors with %w so errors.Is and errors.As see the cause.

@@ -51,7 +51,7 @@ func NewEmitter(brokers []string, topic Stream, codec Codec, options ...EmitterO
 	if err != nil {
 		return nil, fmt.Errorf("creating emitter for topic %s: %w", topic, err)
 	}
-	producer, err := opts.builders.producer(brokers, opts.clientID, opts.hasher)
+	producer, err := opts.builders.producer(brokers, opts.clientID, guardHasher(opts.hasher))
 	if err != nil {
 		return nil, fmt.Errorf("creating emitter for topic %s: %w", topic, err)
 	}
@@ -80,7 +80,7 @@ func (e *Emitter) EmitWithHeaders(key string, msg interface{}, headers Headers) 
 	var data []byte
 	if msg != nil {
 		var err error
-		if data, err = e.codec.Encode(msg); err != nil {
+		if data, err = safeEncode(e.codec, msg); err != nil {
 			e.metrics.Failed()
 			return nil, fmt.Errorf("encoding value of key %q for topic %s: %w", key, e.topic, err)
 		}

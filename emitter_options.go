@@ -77,7 +77,8 @@ func WithEmitterProducerBuilder(pb ProducerBuilder) EmitterOption {
 
 // WithEmitterHasher sets the hash that places keys in partitions; it is
 // passed to the producer builder. Default: DefaultHasher(). Processors and
-// views reading the topic must use the same hash.
+// views reading the topic must use the same hash; Murmur2Hasher() is the one
+// of Kafka's Java producers.
 func WithEmitterHasher(hasher func() hash.Hash32) EmitterOption {
 	return func(o *eoptions, _ Stream, _ Codec) {
 		o.hasher = hasher

@@ -18,9 +18,11 @@ type groupHandler struct {
 	p *Processor
 }
 
-// Setup checks that the session's claims are co-partitioned, starts one
-// active partition processor per assigned partition (restoring its tables)
-// and, with hot standby, a passive one for every other table partition.
+// Setup checks that the session's claims are co-partitioned, moves those
+// whose committed offset fell out of their topic to its oldest offset
+// (resumeInRange), starts one active partition processor per assigned
+// partition (restoring its tables) and, with hot standby, a passive one for
+// every other table partition.
 func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 	p := h.p
 	p.state.SetState(ProcStateSetup)
@@ -32,7 +34,17 @@ func (h *groupHandler) Setup(session sarama.ConsumerGroupSession) error {
 		p.fail(err)
 		return err
 	}
-	p.opts.rebalanceCallback(newAssignment(assigned))
+	if err := p.resumeInRange(session); err != nil {
+		err = fmt.Errorf("processor %q: %w", p.graph.Group(), err)
+		p.metrics.Error(metrics.ErrSetup)
+		p.fail(err)
+		return err
+	}
+	if err := p.callRebalanceCallback(assigned); err != nil {
+		p.metrics.Error(metrics.ErrSetup)
+		p.fail(err)
+		return err
+	}
 	if len(assigned) == 0 {
 		p.log.Printf("this session assigns no partition to this instance")
 	}
@@ -193,4 +205,17 @@ func (p *Processor) recoverAhead(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// callRebalanceCallback tells the user's rebalance callback the session's
+// partitions; a panic in it stops the processor with an error instead of
+// ending the process.
+func (p *Processor) callRebalanceCallback(assigned []int32) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("processor %q: %w", p.graph.Group(), panicError("rebalance callback", r))
+		}
+	}()
+	p.opts.rebalanceCallback(newAssignment(assigned))
+	return nil
 }

@@ -10,7 +10,9 @@ import (
 // DefaultHasher returns the hash goka maps keys to partitions with: 32-bit
 // FNV-1a. It is not Kafka's Java default (murmur2), so producers outside the
 // library must use the same hash for their keys to land where processors and
-// views look for them.
+// views look for them; for topics such producers write, use Murmur2Hasher. A
+// processor whose inputs were hashed otherwise stops with
+// ErrForeignPartitioner at its first table write.
 func DefaultHasher() func() hash.Hash32 {
 	return fnv.New32a
 }

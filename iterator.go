@@ -38,7 +38,7 @@ func (i *iterator) Value() (interface{}, error) {
 	if err != nil || data == nil {
 		return nil, err
 	}
-	return i.codec.Decode(data)
+	return safeDecode(i.codec, data)
 }
 func (i *iterator) Release()             { i.iter.Release() }
 func (i *iterator) Seek(key string) bool { return i.iter.Seek([]byte(key)) }

@@ -85,6 +85,19 @@ type logger interface {
 	Prefix(prefix string) logger
 	// With adds a structured field (group, topic, partition, ...).
 	With(key string, value any) logger
+	// CurrentPrefix and StackPrefix are goka's names: the component a line
+	// is attributed to, and Prefix under another name.
+	CurrentPrefix() string
+	StackPrefix(prefix string) logger
+}
+
+// managerLogger is the logger of a topic manager: the configured one, or the
+// default for nil, named for the component.
+func managerLogger(l logger) logger {
+	if l == nil {
+		l = defaultLogger
+	}
+	return l.Prefix("topic_manager")
 }
 
 // wrapLogger turns a user's Logger into the internal logger; nil means the
@@ -122,6 +135,10 @@ func (l *prefixLogger) Prefix(prefix string) logger {
 		rendered: "[" + strings.Join(prefixes, " > ") + "] ",
 	}
 }
+
+func (l *prefixLogger) CurrentPrefix() string { return strings.Join(l.prefixes, " > ") }
+
+func (l *prefixLogger) StackPrefix(prefix string) logger { return l.Prefix(prefix) }
 
 // With drops the field: the prefixes already name the component, and a text
 // line has no place for attributes.
@@ -183,6 +200,10 @@ func (l *slogLogger) Prefix(prefix string) logger {
 	}
 	return &c
 }
+
+func (l *slogLogger) CurrentPrefix() string { return l.component }
+
+func (l *slogLogger) StackPrefix(prefix string) logger { return l.Prefix(prefix) }
 
 func (l *slogLogger) With(key string, value any) logger {
 	c := *l

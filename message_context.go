@@ -33,10 +33,16 @@ type messageContext struct {
 	// pending counts unfinished operations, 1 for the running callback.
 	pending atomic.Int64
 	// returned is set when the callback returned; a Fail after that cannot
-	// panic into the partition's goroutine any more.
+	// panic into the partition's goroutine any more, and writes after that
+	// are sent at once instead of held. It changes under pp.heldMu.
 	returned atomic.Bool
-	settled  sync.Once
-	ticket   commit.Ticket
+	// wroteTable is set by SetValue and Delete while the callback runs, and
+	// tableValue is the row they left (nil: deleted): Value reads it, since
+	// the row reaches the cache only when the callback succeeded.
+	wroteTable bool
+	tableValue []byte
+	settled    sync.Once
+	ticket     commit.Ticket
 	// onDone runs once when the message completes or fails: the partition's
 	// commit path, or a visit's accounting.
 	onDone func(ctx *messageContext, err error)
@@ -69,9 +75,12 @@ func (c *messageContext) Value() interface{} {
 	if c.pp.table == nil {
 		c.Fail(errors.New("cannot access the group table: the processor is stateless (no Persist edge)"))
 	}
-	data, err := c.pp.tableRows().Get(c.key)
-	if err != nil {
-		c.Fail(fmt.Errorf("reading key %q of table %s: %w", c.key, c.pp.tableTopic, err))
+	data := c.tableValue
+	if !c.wroteTable {
+		var err error
+		if data, err = c.pp.tableRows().Get(c.key); err != nil {
+			c.Fail(fmt.Errorf("reading key %q of table %s: %w", c.key, c.pp.tableTopic, err))
+		}
 	}
 	if data == nil {
 		return nil
@@ -94,36 +103,58 @@ func (c *messageContext) SetValue(value interface{}, options ...ContextOption) {
 	if err != nil {
 		c.Fail(fmt.Errorf("encoding value of key %q for table %s: %w", c.key, c.pp.tableTopic, err))
 	}
-	if err := c.pp.tableRows().Set(c.key, data); err != nil {
-		c.Fail(fmt.Errorf("writing key %q to the local table %s: %w", c.key, c.pp.tableTopic, err))
-	}
-	c.writeTable(data, options)
+	// A codec that encodes to nil makes this a deletion, as the record
+	// sent is then a tombstone.
+	c.holdTable(data, options)
 }
 
 func (c *messageContext) Delete(options ...ContextOption) {
 	if c.pp.table == nil {
 		c.Fail(errors.New("cannot delete a value: the processor is stateless (no Persist edge)"))
 	}
-	if err := c.pp.tableRows().Delete(c.key); err != nil {
-		c.Fail(fmt.Errorf("deleting key %q from the local table %s: %w", c.key, c.pp.tableTopic, err))
+	c.holdTable(nil, options)
+}
+
+// holdTable records a table write (nil data: a deletion) to be applied to the
+// local table and sent when the callback returns. After the callback
+// returned (a goroutine it started) it is applied and sent at once.
+func (c *messageContext) holdTable(data []byte, options []ContextOption) {
+	headers := collectOptions(options).emitHeaders
+	if c.hold(heldWrite{topic: c.pp.tableTopic, key: c.key, data: data, headers: headers, table: true}) {
+		return
 	}
-	c.writeTable(nil, options)
+	if err := c.applyTable(data); err != nil {
+		c.Fail(err)
+	}
+	c.writeTable(data, headers)
+}
+
+// applyTable writes the row to the local table. A failed write leaves the
+// store unlike the topic: it is then kept marked dirty, and rebuilt from the
+// topic at the next start.
+func (c *messageContext) applyTable(data []byte) error {
+	rows := c.pp.tableRows()
+	var err error
+	if data == nil {
+		err = rows.Delete(c.key)
+	} else {
+		err = rows.Set(c.key, data)
+	}
+	if err != nil {
+		c.pp.tableWriteFailed.Store(true)
+		return fmt.Errorf("writing key %q to the local table %s: %w", c.key, c.pp.tableTopic, err)
+	}
+	return nil
 }
 
 // writeTable sends the new value (nil for a tombstone) to the group table
 // topic. Table writes carry only the call's headers, as in goka.
-func (c *messageContext) writeTable(data []byte, options []ContextOption) {
-	opts := collectOptions(options)
+func (c *messageContext) writeTable(data []byte, headers Headers) {
 	c.pending.Add(1)
 	c.pp.countOutput(c.pp.tableTopic, len(data))
-	c.pp.producer.EmitWithHeaders(c.pp.tableTopic, c.key, data, opts.emitHeaders).
+	c.pp.producer.EmitWithHeaders(c.pp.tableTopic, c.key, data, headers).
 		ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
-			if err != nil {
-				c.pp.tableWriteFailed.Store(true)
-			} else if msg != nil {
-				c.pp.ackedTableOffset(msg.Offset)
-			}
-			c.finish(wrapEmitError(err, c.pp.tableTopic, c.key))
+			c.finish(c.pp.settleTableWrite(c.key, msg, err))
 		})
 }
 
@@ -193,10 +224,19 @@ func (c *messageContext) Loopback(key string, value interface{}, options ...Cont
 	c.send(c.pp.loopTopic, key, data, options)
 }
 
-// send produces an emit or loopback with the processor's default headers.
+// send holds an emit or loopback, with the processor's default headers,
+// until the callback returns; after that it sends at once.
 func (c *messageContext) send(topic, key string, data []byte, options []ContextOption) {
 	opts := collectOptions(options)
 	headers := c.pp.defaultHeaders.Merged(opts.emitHeaders)
+	if c.hold(heldWrite{topic: topic, key: key, data: data, headers: headers}) {
+		return
+	}
+	c.produce(topic, key, data, headers)
+}
+
+// produce sends an emit or loopback.
+func (c *messageContext) produce(topic, key string, data []byte, headers Headers) {
 	c.pending.Add(1)
 	c.pp.countOutput(topic, len(data))
 	c.pp.producer.EmitWithHeaders(topic, key, data, headers).Then(func(err error) {

@@ -15,8 +15,8 @@ var libraryDir = func() string {
 }()
 
 // userStack returns the stack of the current goroutine without the frames of
-// the Go runtime and of the library's root package, one "function\n\tfile:line"
-// pair per frame. It is called from the deferred recover of a callback, whose
+// the Go runtime and of the library's root and internal packages, one
+// "function\n\tfile:line" pair per frame. It is called from the deferred recover of a callback, whose
 // stack still holds the frames of the panic.
 func userStack() string {
 	pcs := make([]uintptr, 64)
@@ -39,5 +39,26 @@ func isLibraryFrame(f runtime.Frame) bool {
 	if strings.HasPrefix(f.Function, "runtime.") || f.Function == "" {
 		return true
 	}
-	return filepath.Dir(f.File) == libraryDir && !strings.HasSuffix(f.File, "_test.go")
+	if strings.HasSuffix(f.File, "_test.go") {
+		return false
+	}
+	dir := filepath.Dir(f.File)
+	return dir == libraryDir || strings.HasPrefix(dir, libraryInternal)
+}
+
+// libraryInternal is the prefix of the library's internal packages, whose
+// frames (the table restore calling an update callback) a report leaves out
+// as well.
+var libraryInternal = filepath.Join(libraryDir, "internal") + string(filepath.Separator)
+
+// panicError turns what recover returned into an error naming the user code
+// that panicked (what: "callback", "codec Decode", ...) with the user's
+// frames of the panicking stack. It must be called from the deferred
+// function that recovered, whose stack still holds those frames. A panic
+// with an error value wraps it, so errors.Is and errors.As see it.
+func panicError(what string, r interface{}) error {
+	if err, ok := r.(error); ok {
+		return fmt.Errorf("panic in %s: %w\n%s", what, err, userStack())
+	}
+	return fmt.Errorf("panic in %s: %v\n%s", what, r, userStack())
 }

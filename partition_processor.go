@@ -79,10 +79,18 @@ type PartitionProcessor struct {
 	failedFlag atomic.Bool // set with failed closed, for the message loop's fast path
 
 	inflight inflightCounter
-	acked    atomic.Int64 // offset of the last acknowledged table write
+	// held are the writes of the running callback, sent when it returns (see
+	// heldWrite); heldMu orders them with the callback's end.
+	heldMu sync.Mutex
+	held   []heldWrite
+
+	acked atomic.Int64 // offset of the last acknowledged table write
 	// cleanOffset is the table offset stored before the partition marked its
-	// store dirty; -1 when it did not (not active, or stateless).
+	// store dirty, valid when markedDirty is set (not when passive or
+	// stateless). It may be any offset, -1 included: a partition with
+	// nothing written stores -1 at a clean stop.
 	cleanOffset int64
+	markedDirty bool
 	// rows caches the group table of an active partition in front of its
 	// store (see internal/tablecache); nil until the partition runs, and for
 	// passive partitions, which only read their store.
@@ -140,7 +148,6 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		claims:         make(map[string]sarama.ConsumerGroupClaim),
 	}
 	pp.acked.Store(-1)
-	pp.cleanOffset = -1
 	if e := gg.GroupTable(); e != nil {
 		pp.tableTopic = e.Topic()
 		pp.table = p.newTablePartition(e.Topic(), partition, p.opts.updateCallback)
@@ -224,7 +231,7 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("error setting up (partition=%d): %w", pp.partition, err)
 			}
-			pp.cleanOffset = clean
+			pp.cleanOffset, pp.markedDirty = clean, true
 			pp.rows.Store(tablecache.New(pp.table.Storage(), 0, 0, pp.opts.cacheRows))
 		}
 		pp.wg.Add(1)
@@ -382,7 +389,7 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 	var value interface{}
 	if msg.Value != nil || pp.opts.nilHandling == NilDecode {
 		var err error
-		if value, err = pp.graph.codecOf(msg.Topic).Decode(msg.Value); err != nil {
+		if value, err = safeDecode(pp.graph.codecOf(msg.Topic), msg.Value); err != nil {
 			return pp.messageError(msg, fmt.Errorf("decoding the message: %w", err))
 		}
 	}
@@ -411,11 +418,13 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 	begin := pp.metrics.Begin()
 	err := pp.call(ctx, cb, value)
 	pp.metrics.CallbackDone(msg.Topic, begin)
+	if err == nil {
+		err = ctx.release()
+	}
 	if err != nil {
 		ctx.finish(err)
 		return pp.messageError(msg, err)
 	}
-	ctx.returned.Store(true)
 	if rows := pp.rows.Load(); rows != nil && !pp.opts.cacheRows && len(pp.input) == 0 {
 		// Under the tester, which reads stores directly once everything is
 		// committed, write the cached changes whenever no message waits.
@@ -431,21 +440,19 @@ func (pp *PartitionProcessor) process(msg *sarama.ConsumerMessage) error {
 }
 
 // call runs a callback and turns its panics, Fail included, into errors.
+// A callback that fails leaves nothing: its held writes are dropped.
 func (pp *PartitionProcessor) call(ctx *messageContext, cb ProcessCallback, value interface{}) (err error) {
 	defer func() {
 		r := recover()
 		if r == nil {
 			return
 		}
-		ctx.returned.Store(true)
-		switch r := r.(type) {
-		case failure:
-			err = r.err
-		case error:
-			err = fmt.Errorf("panic in callback: %w\n%s", r, userStack())
-		default:
-			err = fmt.Errorf("panic in callback: %v\n%s", r, userStack())
+		ctx.discard()
+		if f, ok := r.(failure); ok {
+			err = f.err
+			return
 		}
+		err = panicError("callback", r)
 	}()
 	cb(pp.opts.contextWrapper(ctx), value)
 	return nil
@@ -498,7 +505,7 @@ func (pp *PartitionProcessor) ackedTableOffset(offset int64) {
 // of the dirty mark, once every write of the partition settled and none was
 // refused; otherwise the mark stays and the next start rebuilds the store.
 func (pp *PartitionProcessor) markClean(settled bool) {
-	if pp.table == nil || pp.cleanOffset == -1 {
+	if pp.table == nil || !pp.markedDirty {
 		return
 	}
 	if !settled || pp.tableWriteFailed.Load() {

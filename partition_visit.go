@@ -25,13 +25,16 @@ func (pp *PartitionProcessor) visit(v *visitRequest) {
 		v.done(err)
 	}
 	pp.inflight.add()
-	if err := pp.call(ctx, v.cb, v.meta); err != nil {
+	err := pp.call(ctx, v.cb, v.meta)
+	if err == nil {
+		err = ctx.release()
+	}
+	if err != nil {
 		err = fmt.Errorf("visitor %q failed on key %q (partition %d): %w", v.name, v.key, pp.partition, err)
 		ctx.finish(err)
 		pp.fail(err)
 		return
 	}
-	ctx.returned.Store(true)
 	ctx.finish(nil)
 }
 
@@ -98,6 +101,16 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 		}
 		release()
 	}
+	// aborted is the answer when the partition stops before the visit
+	// ends: a visit that failed, and so stopped it, reports why.
+	aborted := func() error {
+		errMu.Lock()
+		defer errMu.Unlock()
+		if firstErr != nil {
+			return firstErr
+		}
+		return ErrVisitAborted
+	}
 
 	for it.Next() {
 		remaining.Add(1)
@@ -107,9 +120,9 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-pp.runCtx.Done():
-			return ErrVisitAborted
+			return aborted()
 		case <-pp.failed:
-			return ErrVisitAborted
+			return aborted()
 		}
 	}
 	if err := it.Err(); err != nil {
@@ -121,12 +134,24 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 	case <-allDone:
 		errMu.Lock()
 		defer errMu.Unlock()
-		return firstErr
+		if firstErr != nil {
+			return firstErr
+		}
+		// What the visits wrote is in the local store when VisitAll
+		// returns, as in goka, where every SetValue is a store write:
+		// readers of the store itself (the tester's TableValue, another
+		// program) see it at once, not at the next commit.
+		if rows := pp.rows.Load(); rows != nil {
+			if err := rows.Flush(); err != nil {
+				return fmt.Errorf("writing the local table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+			}
+		}
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-pp.runCtx.Done():
-		return ErrVisitAborted
+		return aborted()
 	case <-pp.failed:
-		return ErrVisitAborted
+		return aborted()
 	}
 }

@@ -72,8 +72,8 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	if err := opts.applyOptions(gg, options...); err != nil {
 		return nil, err
 	}
-	if globalConfig().Producer.RequiredAcks == sarama.NoResponse {
-		return nil, fmt.Errorf("processor %q: Producer.RequiredAcks must not be NoResponse: the processor needs acknowledged offsets to commit and to store its table offset", gg.Group())
+	if err := checkProducerBuilder(opts.builders.producer); err != nil {
+		return nil, fmt.Errorf("processor %q: %w", gg.Group(), err)
 	}
 	m, err := metrics.NewProcessor(opts.metrics, string(gg.Group()))
 	if err != nil {
@@ -206,6 +206,7 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Builder:   p.opts.builders.storage,
 		Consumer:  p.consumer,
 		Offsets:   p.tmgr,
+		GapCheck:  table.GapCheckOf(p.tmgr),
 		Update:    tableUpdate(cb),
 		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 	})
@@ -217,7 +218,15 @@ func tableUpdate(cb UpdateCallback) table.Update {
 	if cb == nil || reflect.ValueOf(cb).Pointer() == reflect.ValueOf(UpdateCallback(DefaultUpdate)).Pointer() {
 		return nil
 	}
-	return func(st storage.Storage, rec *table.Record) error {
+	return func(st storage.Storage, rec *table.Record) (err error) {
+		// A panic fails the record like an error: the table reports it as
+		// an *table.UpdateError naming topic, partition, offset and key,
+		// and writes nothing of the record's batch.
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicError("update callback", r)
+			}
+		}()
 		ctx := DefaultUpdateContext{
 			topic:     Stream(rec.Topic),
 			partition: rec.Partition,
@@ -304,7 +313,7 @@ func (p *Processor) connect() error {
 		p.consumer.Close()
 		return fmt.Errorf("processor %q: building the topic manager: %w", p.graph.Group(), err)
 	}
-	if p.producer, err = p.opts.builders.producer(p.brokers, p.opts.clientID, p.opts.hasher); err != nil {
+	if p.producer, err = p.opts.builders.producer(p.brokers, p.opts.clientID, guardHasher(p.opts.hasher)); err != nil {
 		p.consumer.Close()
 		p.tmgr.Close()
 		return fmt.Errorf("processor %q: building the producer: %w", p.graph.Group(), err)
@@ -432,7 +441,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if gt == nil {
 		return nil, fmt.Errorf("processor %q: can't get a value from a stateless processor", p.graph.Group())
 	}
-	partition, err := hashPartition(p.opts.hasher, key, p.numPartitions)
+	partition, err := safeHashPartition(p.opts.hasher, key, p.numPartitions)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +462,7 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if data == nil {
 		return nil, nil
 	}
-	value, err := gt.Codec().Decode(data)
+	value, err := safeDecode(gt.Codec(), data)
 	if err != nil {
 		return nil, fmt.Errorf("processor %q: decoding key %q of table %s: %w", p.graph.Group(), key, gt.Topic(), err)
 	}

@@ -54,9 +54,10 @@ const (
 )
 
 // DefaultProcessorStoragePath returns the directory a processor keeps its
-// tables in by default: /tmp/goka/processor/<group>.
+// tables in by default: /tmp/goka/processor/<group>, the group escaped by
+// storage.EscapeName so that it stays one directory there.
 func DefaultProcessorStoragePath(group Group) string {
-	return filepath.Join("/tmp/goka", "processor", string(group))
+	return filepath.Join("/tmp/goka", "processor", storage.EscapeName(string(group)))
 }
 
 // DefaultViewStoragePath returns the directory views keep their tables in by
@@ -195,6 +196,11 @@ func WithLogger(l Logger) ProcessorOption {
 //   - goka_processor_rebalances_total (counter): consumer group sessions.
 //   - goka_processor_errors_total (counter, group and kind): processing,
 //     emit, setup and table errors.
+//   - goka_processor_offset_resets_total (counter): claimed input partitions
+//     whose committed offset was out of the topic's range (below the oldest
+//     offset: retention deleted records the group had not processed; past the
+//     newest: the topic was recreated or truncated) and that resumed at the
+//     oldest offset; at 0 for every partition checked.
 //
 // Gauges are computed when scraped; counters cost a few atomic adds per
 // message.
@@ -203,7 +209,9 @@ func WithMetrics(reg prometheus.Registerer) ProcessorOption {
 }
 
 // WithHasher sets the hash that maps keys to partitions, for Get, the
-// producer and the lookups. Default: FNV-1a, as goka.
+// producer and the lookups. Default: FNV-1a, as goka. Murmur2Hasher() is the
+// hash of Kafka's Java producers; the producers of the inputs must use the
+// same hash, or the processor stops with ErrForeignPartitioner.
 func WithHasher(hasher func() hash.Hash32) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.hasher = hasher }
 }

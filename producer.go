@@ -32,14 +32,16 @@ var errProducerReturns = errors.New("Producer.Return.Successes and Producer.Retu
 
 // NewProducer returns a Producer on a sarama AsyncProducer built from config.
 // The config must have Producer.Return.Successes and Producer.Return.Errors
-// set, as DefaultConfig does. Messages carry no timestamp of their own, so
-// sarama stamps them with the time they are sent, as goka does.
+// set, RequiredAcks other than NoResponse, and, with Producer.Idempotent, the
+// settings sarama requires for it, as DefaultConfig has. Messages carry no
+// timestamp of their own, so sarama stamps them with the time they are sent,
+// as goka does.
 func NewProducer(brokers []string, config *sarama.Config) (Producer, error) {
 	if config == nil {
 		return nil, fmt.Errorf("creating producer: %w", errNilConfig)
 	}
-	if !config.Producer.Return.Successes || !config.Producer.Return.Errors {
-		return nil, fmt.Errorf("creating producer: %w", errProducerReturns)
+	if err := checkDeliveryConfig(config); err != nil {
+		return nil, fmt.Errorf("creating producer: %w", err)
 	}
 	async, err := sarama.NewAsyncProducer(brokers, config)
 	if err != nil {

@@ -16,9 +16,13 @@ import (
 // may itself call Then on the same promise. A callback registered while the
 // earlier ones are still running may therefore run before they end.
 //
+// The lock is embedded, as in goka, whose Promise exports Lock, Unlock and
+// TryLock that way; holding it from outside delays Then and the finish of
+// the send, so no program should.
+//
 // The zero value is an unfinished promise ready to use.
 type Promise struct {
-	mu       sync.Mutex
+	sync.Mutex
 	finished bool
 	msg      *sarama.ProducerMessage
 	err      error
@@ -86,10 +90,10 @@ func (p *Promise) ThenWithMessage(callback func(msg *sarama.ProducerMessage, err
 }
 
 func (p *Promise) then(cb promiseCallback) *Promise {
-	p.mu.Lock()
+	p.Lock()
 	if p.finished {
 		msg, err := p.msg, p.err
-		p.mu.Unlock()
+		p.Unlock()
 		cb.run(msg, err)
 		return p
 	}
@@ -98,16 +102,16 @@ func (p *Promise) then(cb promiseCallback) *Promise {
 	} else {
 		p.more = append(p.more, cb)
 	}
-	p.mu.Unlock()
+	p.Unlock()
 	return p
 }
 
 // finish settles the promise and runs the callbacks registered so far. Only
 // the first call has an effect.
 func (p *Promise) finish(msg *sarama.ProducerMessage, err error) *Promise {
-	p.mu.Lock()
+	p.Lock()
 	if p.finished {
-		p.mu.Unlock()
+		p.Unlock()
 		return p
 	}
 	p.finished = true
@@ -116,7 +120,7 @@ func (p *Promise) finish(msg *sarama.ProducerMessage, err error) *Promise {
 	// Drop the references so callbacks and what they capture can be
 	// collected while the promise itself is still referenced.
 	p.first, p.more = promiseCallback{}, nil
-	p.mu.Unlock()
+	p.Unlock()
 
 	first.run(msg, err)
 	for _, cb := range more {

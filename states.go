@@ -54,18 +54,21 @@ const (
 	PPStateStopped
 )
 
-// The states of a view, the lowest state of its partitions.
+// ViewState is the state of a view, the lowest state of its partitions;
+// View.CurrentState returns one. It is a type of its own, as in goka, so a
+// type switch may have a case for State and one for ViewState. The values a
+// view's ObserveStateChanges delivers are States with the same numbers:
+// compare them with State(ViewStateRunning) and so on.
+type ViewState int
+
+// The states of a view, in lifecycle order.
 const (
-	ViewStateIdle State = iota
+	ViewStateIdle ViewState = iota
 	ViewStateInitializing
 	ViewStateConnecting
 	ViewStateCatchUp
 	ViewStateRunning
 )
-
-// ViewState is kept as a name for goka compatibility: View.CurrentState
-// returns one.
-type ViewState = State
 
 // PartitionStatus is the state of one table partition.
 type PartitionStatus int

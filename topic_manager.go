@@ -15,8 +15,10 @@ import (
 
 // ErrTopicNotFound reports a topic the cluster does not have. TopicManager
 // implementations wrap it, so that callers can tell a missing topic from a
-// cluster that cannot be reached with errors.Is.
-var ErrTopicNotFound = errors.New("topic not found")
+// cluster that cannot be reached with errors.Is. It wraps sarama's
+// ErrUnknownTopicOrPartition, which goka returned in its place, so programs
+// written for goka that match or log sarama's error keep working.
+var ErrTopicNotFound = fmt.Errorf("topic not found: %w", sarama.ErrUnknownTopicOrPartition)
 
 // errTopicMismatch reports an existing topic whose settings differ from the
 // request, under TMConfigMismatchBehaviorFail.
@@ -104,7 +106,7 @@ func NewTopicManager(brokers []string, saramaConfig *sarama.Config, topicManager
 		admin:   admin,
 		version: saramaConfig.Version,
 		config:  topicManagerConfig,
-		log:     wrapLogger(topicManagerConfig.Logger).Prefix("topic_manager"),
+		log:     managerLogger(topicManagerConfig.Logger),
 	}, nil
 }
 
@@ -136,6 +138,11 @@ func (m *topicManager) Close() error {
 	})
 	return m.closeErr
 }
+
+// Client returns the client the topic manager shares with its admin; table
+// partitions use it to check the offsets a restore did not receive
+// (table.GapCheckOf).
+func (m *topicManager) Client() sarama.Client { return m.client }
 
 // Partitions refreshes the metadata of all topics rather than asking about
 // this one: a metadata request naming a missing topic makes a broker with
@@ -181,21 +188,17 @@ func offsetTimeString(time int64) string {
 	}
 }
 
-// EnsureTableExists requests Table.Replication and Table.CleanupPolicy
-// (compact unless set).
+// EnsureTableExists requests Table.Replication, Table.CleanupPolicy
+// (compact unless set) and MinInsyncReplicas.
 func (m *topicManager) EnsureTableExists(topic string, npar int) error {
-	return m.ensureExists(topic, npar, m.config.Table.Replication, map[string]string{
-		"cleanup.policy": m.config.tableCleanupPolicy(),
-	})
+	return m.ensureExists(topic, npar, m.config.Table.Replication, m.config.tableTopicConfig())
 }
 
 // EnsureStreamExists requests Stream.Replication, Stream.CleanupPolicy
-// (delete unless set) and Stream.Retention as retention.ms.
+// (delete unless set), Stream.Retention as retention.ms and
+// MinInsyncReplicas.
 func (m *topicManager) EnsureStreamExists(topic string, npar int) error {
-	return m.ensureExists(topic, npar, m.config.Stream.Replication, map[string]string{
-		"cleanup.policy": m.config.streamCleanupPolicy(),
-		"retention.ms":   strconv.FormatInt(m.config.Stream.Retention.Milliseconds(), 10),
-	})
+	return m.ensureExists(topic, npar, m.config.Stream.Replication, m.config.streamTopicConfig())
 }
 
 // EnsureTopicExists creates the topic with exactly the caller's settings.

@@ -10,15 +10,16 @@ import (
 
 func TestNewTopicManagerConfigDefaults(t *testing.T) {
 	cfg := NewTopicManagerConfig()
-	assert.Equal(t, 2, cfg.Table.Replication)
+	assert.Equal(t, 3, cfg.Table.Replication)
+	assert.Equal(t, 2, cfg.MinInsyncReplicas)
 	assert.Equal(t, "", cfg.Table.CleanupPolicy)
-	assert.Equal(t, 2, cfg.Stream.Replication)
+	assert.Equal(t, 3, cfg.Stream.Replication)
 	assert.Equal(t, time.Hour, cfg.Stream.Retention)
 	assert.Equal(t, "", cfg.Stream.CleanupPolicy)
 	assert.Equal(t, 10*time.Second, cfg.CreateTopicTimeout)
 	assert.Equal(t, TMConfigMismatchBehaviorIgnore, cfg.MismatchBehavior)
 	assert.False(t, cfg.NoCreate)
-	assert.Equal(t, DefaultLogger(), cfg.Logger)
+	assert.Equal(t, logger(defaultLogger), cfg.Logger)
 	assert.NoError(t, cfg.validate())
 
 	assert.Equal(t, "compact", cfg.tableCleanupPolicy())
@@ -65,6 +66,11 @@ func TestTopicManagerConfigValidate(t *testing.T) {
 			msgs:   []string{"stream replication -2"},
 		},
 		{
+			name:   "negative min.insync.replicas",
+			change: func(c *TopicManagerConfig) { c.MinInsyncReplicas = -1 },
+			msgs:   []string{"min.insync.replicas -1: must not be negative"},
+		},
+		{
 			name:   "negative timeout",
 			change: func(c *TopicManagerConfig) { c.CreateTopicTimeout = -time.Second },
 			msgs:   []string{"create topic timeout -1s"},
@@ -89,4 +95,27 @@ func TestTopicManagerConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// min.insync.replicas is requested only where it leaves a replica to spare:
+// on a single broker, or with as many required as replicas, it would stop
+// writes.
+func TestTopicManagerConfigMinInsyncReplicas(t *testing.T) {
+	for _, tc := range []struct {
+		replication, minInsync int
+		want                   string // "" for not requested
+	}{
+		{3, 2, "2"}, {5, 3, "3"}, {1, 2, ""}, {2, 2, ""}, {-1, 2, ""}, {3, 0, ""},
+	} {
+		cfg := NewTopicManagerConfig()
+		cfg.Table.Replication, cfg.Stream.Replication, cfg.MinInsyncReplicas = tc.replication, tc.replication, tc.minInsync
+		for what, config := range map[string]map[string]string{"table": cfg.tableTopicConfig(), "stream": cfg.streamTopicConfig()} {
+			got, ok := config["min.insync.replicas"]
+			assert.Equal(t, tc.want, got, "%s, replication %d, min.insync %d", what, tc.replication, tc.minInsync)
+			assert.Equal(t, tc.want != "", ok)
+		}
+	}
+	assert.Equal(t, "compact", NewTopicManagerConfig().tableTopicConfig()["cleanup.policy"])
+	assert.Equal(t, map[string]string{"cleanup.policy": "delete", "retention.ms": "3600000", "min.insync.replicas": "2"},
+		NewTopicManagerConfig().streamTopicConfig())
 }

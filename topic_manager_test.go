@@ -20,7 +20,7 @@ func tmTestConfig(log Logger) *TopicManagerConfig {
 	cfg := NewTopicManagerConfig()
 	cfg.Table.Replication = 1
 	cfg.Stream.Replication = 1
-	cfg.Logger = log
+	cfg.Logger = wrapLogger(log)
 	return cfg
 }
 
@@ -74,6 +74,28 @@ func TestTopicManagerEnsureTable(t *testing.T) {
 	partitions, err = tm.Partitions("table")
 	require.NoError(t, err)
 	assert.Equal(t, []int32{0, 1, 2}, partitions)
+}
+
+// With the defaults on three brokers, the tables and streams the library
+// creates have three replicas of which two must have every acknowledged
+// write.
+func TestTopicManagerDefaultsAreDurable(t *testing.T) {
+	cluster := tmTestCluster(t, kafkatest.WithBrokers(3))
+	tm := tmTestManager(t, cluster, NewTopicManagerConfig())
+	require.NoError(t, tm.EnsureTableExists("durable-table", 2))
+	require.NoError(t, tm.EnsureStreamExists("durable-stream", 2))
+	admin, err := sarama.NewClusterAdmin(cluster.Addrs(), DefaultConfig())
+	require.NoError(t, err)
+	defer func() { require.NoError(t, admin.Close()) }()
+	topics, err := admin.DescribeTopics([]string{"durable-table", "durable-stream"})
+	require.NoError(t, err)
+	require.Len(t, topics, 2)
+	for _, topic := range topics {
+		for _, p := range topic.Partitions {
+			assert.Len(t, p.Replicas, 3, "%s/%d", topic.Name, p.ID)
+		}
+		assert.Equal(t, "2", tmTopicConfig(t, cluster, topic.Name)["min.insync.replicas"], topic.Name)
+	}
 }
 
 func TestTopicManagerEnsureStream(t *testing.T) {
@@ -145,6 +167,9 @@ func TestTopicManagerMissingTopic(t *testing.T) {
 	_, err := tm.Partitions("missing")
 	require.ErrorIs(t, err, ErrTopicNotFound)
 	assert.Contains(t, err.Error(), `"missing"`)
+	// goka returned sarama's error here; programs match it and log it.
+	require.ErrorIs(t, err, sarama.ErrUnknownTopicOrPartition)
+	assert.Contains(t, err.Error(), sarama.ErrUnknownTopicOrPartition.Error())
 }
 
 func TestTopicManagerNoCreate(t *testing.T) {

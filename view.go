@@ -125,7 +125,7 @@ func NewView(brokers []string, topic Table, codec Codec, options ...ViewOption) 
 		log:           opts.log.Prefix(fmt.Sprintf("View %s", topic)).With("topic", string(topic)),
 		metrics:       m,
 		partitions:    partitions,
-		state:         NewSignal(ViewStateIdle, ViewStateInitializing, ViewStateConnecting, ViewStateCatchUp, ViewStateRunning),
+		state:         NewSignal(State(ViewStateIdle), State(ViewStateInitializing), State(ViewStateConnecting), State(ViewStateCatchUp), State(ViewStateRunning)),
 		partRecovered: make([]atomic.Bool, len(partitions)),
 		recovered:     make(chan struct{}),
 		done:          make(chan struct{}),
@@ -150,8 +150,8 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	v.state.SetState(ViewStateInitializing)
-	defer v.state.SetState(ViewStateIdle)
+	v.state.SetState(State(ViewStateInitializing))
+	defer v.state.SetState(State(ViewStateIdle))
 
 	consumer, err := v.opts.builders.consumerSarama(v.brokers, v.opts.clientID)
 	if err != nil {
@@ -172,6 +172,7 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			Builder:   v.opts.builders.storage,
 			Consumer:  consumer,
 			Offsets:   tm,
+			GapCheck:  table.GapCheckOf(tm),
 			Update:    tableUpdate(v.opts.updateCallback),
 			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
 		})
@@ -313,7 +314,7 @@ func (v *View) updateState(tables []*table.Partition) {
 		}
 		lowest = min(lowest, st)
 	}
-	var state State
+	var state ViewState
 	switch lowest {
 	case table.Stopped, table.Initializing:
 		// goka maps Stopped to Idle, which shows a view that has just
@@ -328,7 +329,7 @@ func (v *View) updateState(tables []*table.Partition) {
 	default:
 		state = ViewStateRunning
 	}
-	v.state.SetState(state)
+	v.state.SetState(State(state))
 	// Closed after the state is set, so that Recovered is true when
 	// WaitRecovered returns, unless the view has already lost a partition
 	// again.
@@ -351,7 +352,7 @@ func (v *View) openTables() ([]*table.Partition, error) {
 	v.mu.RLock()
 	tables := v.tables
 	v.mu.RUnlock()
-	if tables == nil || v.state.State() < ViewStateConnecting {
+	if tables == nil || v.state.State() < State(ViewStateConnecting) {
 		return nil, v.notRunning()
 	}
 	return tables, nil
@@ -363,7 +364,7 @@ func (v *View) tableOf(key string) (int32, *table.Partition, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := hashPartition(v.opts.hasher, key, int32(len(tables)))
+	p, err := safeHashPartition(v.opts.hasher, key, int32(len(tables)))
 	if err != nil {
 		return 0, nil, fmt.Errorf("view %s: %w", v.topic, err)
 	}
@@ -398,7 +399,7 @@ func (v *View) Get(key string) (interface{}, error) {
 	if data == nil {
 		return nil, v.absent(key, p, recovered)
 	}
-	value, err := v.codec.Decode(data)
+	value, err := safeDecode(v.codec, data)
 	if err != nil {
 		return nil, fmt.Errorf("view %s: decoding key %q: %w", v.topic, key, err)
 	}
@@ -482,7 +483,7 @@ func (v *View) Topic() string { return v.topic }
 // Recovered reports whether every partition is caught up right now (state
 // Running). It turns false again while the view reconnects; to know whether
 // the view has recovered at all, use WaitRecovered.
-func (v *View) Recovered() bool { return v.state.IsState(ViewStateRunning) }
+func (v *View) Recovered() bool { return v.state.IsState(State(ViewStateRunning)) }
 
 // WaitRecovered waits until every partition has been restored once, up to
 // the end of the table as it was when Run started, and returns nil; from then
@@ -514,12 +515,12 @@ func (v *View) WaitRecovered(ctx context.Context) error {
 }
 
 // CurrentState returns the view's state: the lowest state of its partitions.
-func (v *View) CurrentState() ViewState { return v.state.State() }
+func (v *View) CurrentState() ViewState { return ViewState(v.state.State()) }
 
 // WaitRunning returns a channel closed once the view is in the Running
 // state (now, if it is). It is never closed when Run fails first; prefer
 // WaitRecovered, which reports that.
-func (v *View) WaitRunning() <-chan struct{} { return v.state.WaitForState(ViewStateRunning) }
+func (v *View) WaitRunning() <-chan struct{} { return v.state.WaitForState(State(ViewStateRunning)) }
 
 // ObserveStateChanges returns an observer of the view's states, which first
 // receives the current state. A reader that falls behind never blocks the

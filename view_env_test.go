@@ -203,20 +203,21 @@ func viewString(t *testing.T, v *View, key string) string {
 
 // stateRecorder records the states an observer sees, in order. The
 // observer skips states it has no time to deliver, so a sequence may miss
-// one, but never holds one out of order.
+// one, but never holds one out of order. It records them as the ViewStates
+// they are.
 type stateRecorder struct {
 	obs    *StateChangeObserver
-	states chan State
+	states chan ViewState
 }
 
 func recordStates(v *View) *stateRecorder {
-	r := &stateRecorder{obs: v.ObserveStateChanges(), states: make(chan State, 1000)}
+	r := &stateRecorder{obs: v.ObserveStateChanges(), states: make(chan ViewState, 1000)}
 	// The current state is taken here, before anything can replace it.
-	r.states <- <-r.obs.C()
+	r.states <- ViewState(<-r.obs.C())
 	go func() {
 		defer close(r.states)
 		for s := range r.obs.C() {
-			r.states <- s
+			r.states <- ViewState(s)
 		}
 	}()
 	return r
@@ -224,9 +225,9 @@ func recordStates(v *View) *stateRecorder {
 
 // until returns the states seen up to and including want, failing when
 // want does not come.
-func (r *stateRecorder) until(t *testing.T, want State) []State {
+func (r *stateRecorder) until(t *testing.T, want ViewState) []ViewState {
 	t.Helper()
-	var seen []State
+	var seen []ViewState
 	deadline := time.After(kafkaWait)
 	for {
 		select {
@@ -245,9 +246,9 @@ func (r *stateRecorder) until(t *testing.T, want State) []State {
 }
 
 // stop ends the observer and drains what is left.
-func (r *stateRecorder) stop() []State {
+func (r *stateRecorder) stop() []ViewState {
 	r.obs.Stop()
-	var rest []State
+	var rest []ViewState
 	for s := range r.states {
 		rest = append(rest, s)
 	}

@@ -82,12 +82,12 @@ type options struct {
 	passOn []string
 }
 
-// defaultWorkloads run when -only is not given; recovery-1m takes long and
-// runs only on request.
+// defaultWorkloads run when -only is not given; recovery-1m and durability
+// take long and run only on request.
 var defaultWorkloads = []string{"emitter", "processor", "recovery", "view-reads", "tester"}
 
 // allWorkloads are the names -only accepts, in the order they run.
-var allWorkloads = append(slices.Clone(defaultWorkloads), "recovery-1m")
+var allWorkloads = append(slices.Clone(defaultWorkloads), "recovery-1m", "durability")
 
 // notPassedOn are the flags the parent handles itself.
 var notPassedOn = map[string]bool{"only": true, "json": true, "fork": true, "child": true, "brokers": true, "runid": true}
@@ -96,7 +96,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (*options, error) {
 	o := &options{}
 	var brokers, only string
 	fs.StringVar(&brokers, "brokers", "", "comma-separated Kafka brokers; empty: an embedded kafkatest broker")
-	fs.StringVar(&only, "only", "", "comma-separated workloads to run (default "+strings.Join(defaultWorkloads, ",")+"; also recovery-1m)")
+	fs.StringVar(&only, "only", "", "comma-separated workloads to run (default "+strings.Join(defaultWorkloads, ",")+"; also recovery-1m, and durability: processor and emitter with DefaultConfig and with WaitForLocal without idempotence, each beside its sarama baseline configured alike)")
 	fs.BoolVar(&o.quick, "quick", false, "tiny sizes for a smoke run; explicit size flags still win")
 	fs.StringVar(&o.jsonPath, "json", "", "write the results as JSON here (default bench/results/<timestamp>.json; \"-\" for none)")
 	fs.BoolVar(&o.fork, "fork", true, "run each workload in a child process, so its peak RSS is its own")

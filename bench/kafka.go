@@ -24,9 +24,15 @@ type env struct {
 	tmCfg   *goka.TopicManagerConfig
 	logger  goka.Logger
 	admin   sarama.ClusterAdmin
-	topics  []string
-	groups  []string
-	seq     int
+	*created
+}
+
+// created is what a workload made on the broker, shared by the envs that
+// differ only in their client configuration (see withConfig).
+type created struct {
+	topics []string
+	groups []string
+	seq    int
 }
 
 func newEnv(opts *options, brokers []string) (*env, error) {
@@ -42,8 +48,17 @@ func newEnv(opts *options, brokers []string) (*env, error) {
 	if opts.verbose {
 		logger = log.New(os.Stderr, "", log.LstdFlags|log.Lmicroseconds)
 	}
-	tmc.Logger = logger
-	return &env{opts: opts, brokers: brokers, cfg: cfg, tmCfg: tmc, logger: logger, admin: admin}, nil
+	// The topic manager's logger has goka's unexported type: the default
+	// logs only configuration mismatches, which the bench never causes.
+	return &env{opts: opts, brokers: brokers, cfg: cfg, tmCfg: tmc, logger: logger, admin: admin, created: &created{}}, nil
+}
+
+// withConfig returns an env whose library and baseline clients use cfg, and
+// whose topics and groups are removed with e's.
+func (e *env) withConfig(cfg *sarama.Config) *env {
+	c := *e
+	c.cfg = cfg
+	return &c
 }
 
 // benchConfig is the library's default configuration with the one change a

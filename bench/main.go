@@ -17,6 +17,7 @@
 //	go run ./bench                      # the default set, embedded broker
 //	go run ./bench -quick               # tiny sizes, a smoke run
 //	go run ./bench -only recovery-1m    # the 1-million-key memory check
+//	go run ./bench -only durability     # what the durable defaults cost
 //	go run ./bench -brokers host:9092   # a real broker
 package main
 

@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/syndtr/goleveldb/leveldb"
 )
 
@@ -317,7 +318,7 @@ func (e *env) rawLevelDB(spec tableSpec, parts int) (timing, error) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make([]error, parts)
-	dbs := make([]*leveldb.DB, parts)
+	dbs := make([]storage.Storage, parts)
 	for p := range parts {
 		wg.Add(1)
 		go func() {
@@ -338,21 +339,27 @@ func (e *env) rawLevelDB(spec tableSpec, parts int) (timing, error) {
 
 const rawBatchRecords = 4096
 
-func writePartition(path string, records []int32, gen func(int) record) (*leveldb.DB, error) {
-	db, err := leveldb.OpenFile(path, nil)
+// writePartition writes through storage.New's batch path, so that the data
+// and the offset land in the store's own layout, as a restore writes them.
+func writePartition(path string, records []int32, gen func(int) record) (storage.Storage, error) {
+	ldb, err := leveldb.OpenFile(path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	var batch leveldb.Batch
+	db, err := storage.New(ldb)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	var batch storage.Batch
 	for start := 0; start < len(records); start += rawBatchRecords {
 		end := min(start+rawBatchRecords, len(records))
 		batch.Reset()
 		for _, i := range records[start:end] {
 			r := gen(int(i))
-			batch.Put([]byte(r.key), r.value)
+			batch.Set(r.key, r.value)
 		}
-		batch.Put([]byte("__offset"), strconv.AppendInt(nil, int64(end-1), 10))
-		if err := db.Write(&batch, nil); err != nil {
+		batch.SetOffset(int64(end - 1))
+		if err := storage.WriteBatch(db, &batch); err != nil {
 			return db, fmt.Errorf("writing to %s: %w", path, err)
 		}
 	}

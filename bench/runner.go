@@ -21,6 +21,7 @@ var workloads = map[string]workload{
 	"view-reads":  viewReadsWorkload,
 	"tester":      testerWorkload,
 	"recovery-1m": recovery1MWorkload,
+	"durability":  durabilityWorkload,
 }
 
 // runChild runs the selected workloads in this process, against the brokers

@@ -62,6 +62,8 @@ func TestWorkloadsRunAndCleanUp(t *testing.T) {
 	assert.Equal(t, []string{
 		"emitter", "emitter-sync", "processor", "recovery-processor", "recovery-view",
 		"view-reads", "tester", "recovery-1m-processor", "recovery-1m-view",
+		"durability-processor", "durability-emitter", "durability-emitter-sync",
+		"durability-processor-local", "durability-emitter-local", "durability-emitter-sync-local",
 	}, names)
 	for _, r := range rows {
 		if r.Name == "emitter-sync" {

@@ -3,8 +3,10 @@
 // programs (its examples among them) use to run a processor, a view and an
 // HTTP server side by side and wait for all of them.
 //
-// Unlike goka's, it depends on no other module: ErrGroup does not embed
-// golang.org/x/sync's errgroup.Group, and Wait returns this package's *Error
-// rather than hashicorp's *multierror.Error. Code that calls Go, Wait,
-// WaitChan and ErrorOrNil, as goka's documentation shows, builds unchanged.
+// As goka's, ErrGroup embeds golang.org/x/sync's errgroup.Group (SetLimit
+// and TryGo). Unlike goka's, Wait returns this package's *Error rather than
+// hashicorp's *multierror.Error, which would be a dependency for one type:
+// *Error has the Errors field and the ErrorOrNil, WrappedErrors, Len and
+// Unwrap methods goka programs call on the result, so code that does not
+// name hashicorp's type builds unchanged.
 package multierr

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Error is several errors, as one.
@@ -38,6 +40,22 @@ func (e *Error) Unwrap() []error {
 	return e.Errors
 }
 
+// WrappedErrors returns the errors, as hashicorp's multierror.Error does.
+func (e *Error) WrappedErrors() []error {
+	if e == nil {
+		return nil
+	}
+	return e.Errors
+}
+
+// Len is the number of errors.
+func (e *Error) Len() int {
+	if e == nil {
+		return 0
+	}
+	return len(e.Errors)
+}
+
 // ErrorOrNil returns e as an error, or nil when it holds no error.
 func (e *Error) ErrorOrNil() error {
 	if e == nil || len(e.Errors) == 0 {
@@ -58,44 +76,50 @@ func itoa(n int) string {
 }
 
 // ErrGroup runs goroutines and collects every error they return; the first
-// error cancels the group's context.
+// error cancels the group's context. It embeds golang.org/x/sync's
+// errgroup.Group, as goka's does, so SetLimit and TryGo are there too; Go and
+// Wait are this type's own. A function started with TryGo cancels the
+// context when it fails, but Wait reports its error only when no function
+// started with Go failed, as errgroup keeps the first error alone.
 type ErrGroup struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	*errgroup.Group
 
 	mu   sync.Mutex
-	errs Error
+	errs []error
 }
 
 // NewErrGroup returns a group and the context its goroutines should use,
 // cancelled at the first error or when Wait returns.
 func NewErrGroup(ctx context.Context) (*ErrGroup, context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	return &ErrGroup{cancel: cancel}, ctx
+	g, ctx := errgroup.WithContext(ctx)
+	return &ErrGroup{Group: g}, ctx
 }
 
-// Go runs f in a goroutine of the group.
+// Go runs f in a goroutine of the group, blocking first while SetLimit's
+// number of goroutines run.
 func (g *ErrGroup) Go(f func() error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := f(); err != nil {
+	g.Group.Go(func() error {
+		err := f()
+		if err != nil {
 			g.mu.Lock()
-			g.errs.Errors = append(g.errs.Errors, err)
+			g.errs = append(g.errs, err)
 			g.mu.Unlock()
-			g.cancel()
 		}
-	}()
+		return err
+	})
 }
 
 // Wait waits for every goroutine and returns their errors; call ErrorOrNil
 // on the result.
 func (g *ErrGroup) Wait() *Error {
-	g.wg.Wait()
-	g.cancel()
+	first := g.Group.Wait()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return &Error{Errors: append([]error(nil), g.errs.Errors...)}
+	errs := append([]error(nil), g.errs...)
+	if len(errs) == 0 && first != nil {
+		errs = append(errs, first)
+	}
+	return &Error{Errors: errs}
 }
 
 // WaitChan is Wait in a goroutine: the channel receives the errors once

@@ -76,3 +76,31 @@ func TestMultiWait(t *testing.T) {
 	stop()
 	assert.False(t, never.Wait(), "a cancelled context ends the wait")
 }
+
+// goka's ErrGroup embeds x/sync's errgroup.Group: SetLimit and TryGo are
+// there, and a function started with TryGo still fails the group.
+func TestErrGroupLimitAndTryGo(t *testing.T) {
+	g, ctx := NewErrGroup(context.Background())
+	g.SetLimit(1)
+	release := make(chan struct{})
+	g.Go(func() error {
+		<-release
+		return nil
+	})
+	assert.False(t, g.TryGo(func() error { return nil }), "the one slot is taken")
+	close(release)
+	require.NoError(t, g.Wait().ErrorOrNil())
+
+	g, ctx = NewErrGroup(context.Background())
+	failed := errors.New("tried")
+	require.True(t, g.TryGo(func() error { return failed }))
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a failed TryGo function did not cancel the context")
+	}
+	merr := g.Wait()
+	assert.ErrorIs(t, merr.ErrorOrNil(), failed)
+	assert.Equal(t, 1, merr.Len())
+	assert.Equal(t, []error{failed}, merr.WrappedErrors())
+}

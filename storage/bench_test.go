@@ -77,3 +77,48 @@ func BenchmarkMemoryGet(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkLevelDBGet reads existing keys from a LevelDB storage, the point
+// read a processor makes for every message.
+func BenchmarkLevelDBGet(b *testing.B) {
+	st := newBenchLevelDB(b)
+	for _, key := range benchKeys {
+		require.NoError(b, st.Set(key, benchValue))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := st.Get(benchKeys[i%benchRecords]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkLevelDBPut writes one key at a time without offsets, the write a
+// processor makes for every message.
+func BenchmarkLevelDBPut(b *testing.B) {
+	st := newBenchLevelDB(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := st.Set(benchKeys[i%benchRecords], benchValue); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkMemorySet writes existing keys to a memory storage.
+func BenchmarkMemorySet(b *testing.B) {
+	st := storage.NewMemory()
+	defer st.Close()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if err := st.Set(benchKeys[i%benchRecords], benchValue); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

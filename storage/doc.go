@@ -10,8 +10,8 @@
 // # Backends
 //
 //   - LevelDB (New, DefaultBuilder, BuilderWithOptions): persistent, one
-//     database per partition at <path>/<topic>.<partition>, the layout goka
-//     uses.
+//     database per partition at <path>/<topic>.<partition>, the directories
+//     goka uses; a goka store found there is converted (see Layout).
 //   - Memory (NewMemory, MemoryBuilder): for tests, the tester and tables that
 //     are cheap to recover.
 //   - Null (NewNull): keeps nothing.
@@ -40,11 +40,29 @@
 // harmless on every backend (goka's LevelDB backend panics on a second
 // call).
 //
-// The offset key. LevelDB keeps the offset in the data keyspace under the key
-// "__offset", as decimal text, exactly as goka does, so a goka cache
-// directory can be reused. The key is reserved: no iterator of any backend
-// returns it, Get("__offset") may return the stored text on LevelDB, and
-// setting it as data overwrites the offset there.
+// Keys. Every key is data, whatever its bytes: the empty key, binary keys,
+// keys starting with 0x00 or 0xff, keys of a megabyte (every backend here
+// takes them) and "__offset". No key reaches a backend's own metadata, and no
+// iterator leaves a key out.
+//
+// Layout. The persistent backends keep their metadata (the offset and a
+// layout version) under stored keys that no table key maps to: a key that
+// starts with 0x00 is stored with one more 0x00 in front, every other key as
+// itself, and metadata lives under 0x00 0x01. Byte order is preserved, so
+// ranges and seeks translate bound by bound, and an ordinary key costs
+// nothing extra. Memory keeps its offset beside its map.
+//
+// Stores of goka and of earlier versions kept the offset as decimal text
+// under the data key "__offset", where a message with that key read it,
+// overwrote it or, holding the dirty marker, defeated the crash guard of
+// the table code. LevelDB (New) and Redis detect such a store when they open
+// it (it holds keys but no layout version) and either migrate it (the
+// offset moved, the keys starting with 0x00 re-encoded, in one atomic
+// write) or, when its offset is not a number or it has more than 64 MiB of
+// keys starting with 0x00, empty it so that recovery rebuilds it from the
+// oldest offset of the topic. LayoutReporter tells which; the table code
+// logs it. A store is never read in the wrong layout; a layout version this
+// package does not know is refused. goka cannot read a converted store.
 //
 // Iteration. Iterators return keys in ascending byte order.
 // IteratorWithRange(start, limit) covers the half-open range [start, limit)

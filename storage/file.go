@@ -24,7 +24,7 @@ type file struct {
 // and opens the file at once, so that a bad path fails here rather than on the
 // first Set. Existing content is kept.
 func NewFile(path string, part int32) (Storage, error) {
-	if err := os.MkdirAll(path, 0o755); err != nil {
+	if err := os.MkdirAll(path, 0o700); err != nil {
 		return nil, fmt.Errorf("storage: new file storage: %w", err)
 	}
 	name := filepath.Join(path, "part-"+strconv.Itoa(int(part)))

@@ -45,8 +45,3 @@ func (r keyRange) clampSeek(key []byte) []byte {
 	}
 	return key
 }
-
-// isOffsetKey reports whether key is the reserved offset key.
-func isOffsetKey(key []byte) bool {
-	return string(key) == offsetKey
-}

@@ -11,13 +11,18 @@ import (
 	"github.com/syndtr/goleveldb/leveldb/iterator"
 	"github.com/syndtr/goleveldb/leveldb/opt"
 	"github.com/syndtr/goleveldb/leveldb/util"
+
+	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
 )
 
-// levelDB is the default, persistent backend. The offset lives under
-// offsetKey in the same keyspace as the data, so a batch can carry both.
+// levelDB is the default, persistent backend. Table keys are stored
+// through package keyspace, and the offset under a metadata key no table key
+// maps to, in the same database, so that a batch can carry both.
 type levelDB struct {
 	db     *leveldb.DB
 	closed atomic.Bool
+	// upgrade is what New did to a store in an earlier layout.
+	upgrade LayoutUpgrade
 
 	// batchMu guards batch, a leveldb.Batch reused across WriteBatch calls
 	// so that recovery does not allocate a new one per round.
@@ -30,12 +35,26 @@ type levelDB struct {
 var iterReadOptions = &opt.ReadOptions{DontFillCache: true}
 
 // New returns a storage on an open LevelDB database. The storage owns db
-// from then on: Close closes it.
+// from then on: Close closes it, and so does New when it fails. A database
+// written in the earlier layout, with the offset under the data key
+// "__offset" (by goka, or by earlier versions), is migrated or emptied for a
+// rebuild first; LayoutUpgrade on the result says which.
 func New(db *leveldb.DB) (Storage, error) {
 	if db == nil {
 		return nil, errors.New("storage: new leveldb storage: nil database")
 	}
-	return &levelDB{db: db}, nil
+	s := &levelDB{db: db}
+	upgrade, err := s.prepareLayout()
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("storage: new leveldb storage: %w", err), db.Close())
+	}
+	s.upgrade = upgrade
+	return s, nil
+}
+
+// LayoutUpgrade reports what New did to a store in an earlier layout.
+func (s *levelDB) LayoutUpgrade() LayoutUpgrade {
+	return s.upgrade
 }
 
 // check turns errors of a closed database into ErrClosed, which a Close
@@ -71,7 +90,7 @@ func (s *levelDB) Has(key string) (bool, error) {
 	if s.closed.Load() {
 		return false, closedError("has")
 	}
-	ok, err := s.db.Has([]byte(key), nil)
+	ok, err := s.db.Has(keyspace.Encode(key), nil)
 	if err != nil {
 		return false, s.check("has", err)
 	}
@@ -83,7 +102,7 @@ func (s *levelDB) Get(key string) ([]byte, error) {
 	if s.closed.Load() {
 		return nil, closedError("get")
 	}
-	value, err := s.db.Get([]byte(key), nil)
+	value, err := s.db.Get(keyspace.Encode(key), nil)
 	switch {
 	case errors.Is(err, leveldb.ErrNotFound):
 		return nil, nil
@@ -100,7 +119,7 @@ func (s *levelDB) Set(key string, value []byte) error {
 	if s.closed.Load() {
 		return closedError("set")
 	}
-	if err := s.db.Put([]byte(key), value, nil); err != nil {
+	if err := s.db.Put(keyspace.Encode(key), value, nil); err != nil {
 		return s.check("set", err)
 	}
 	return nil
@@ -111,18 +130,18 @@ func (s *levelDB) Delete(key string) error {
 	if s.closed.Load() {
 		return closedError("delete")
 	}
-	if err := s.db.Delete([]byte(key), nil); err != nil {
+	if err := s.db.Delete(keyspace.Encode(key), nil); err != nil {
 		return s.check("delete", err)
 	}
 	return nil
 }
 
-// GetOffset parses the decimal offset stored under offsetKey.
+// GetOffset parses the decimal offset stored under the offset metadata key.
 func (s *levelDB) GetOffset(def int64) (int64, error) {
 	if s.closed.Load() {
 		return 0, closedError("get offset")
 	}
-	raw, err := s.db.Get([]byte(offsetKey), nil)
+	raw, err := s.db.Get(offsetKey, nil)
 	if errors.Is(err, leveldb.ErrNotFound) {
 		return def, nil
 	}
@@ -143,7 +162,7 @@ func (s *levelDB) SetOffset(offset int64) error {
 	if s.closed.Load() {
 		return closedError("set offset")
 	}
-	if err := s.db.Put([]byte(offsetKey), formatOffset(offset), nil); err != nil {
+	if err := s.db.Put(offsetKey, formatOffset(offset), nil); err != nil {
 		return s.check("set offset", err)
 	}
 	return nil
@@ -169,14 +188,14 @@ func (s *levelDB) WriteBatch(b *Batch) error {
 	// The callback cannot fail; Replay's error is always nil here.
 	_ = b.Replay(func(key string, value []byte, deleted bool) error {
 		if deleted {
-			s.batch.Delete([]byte(key))
+			s.batch.Delete(keyspace.Encode(key))
 		} else {
-			s.batch.Put([]byte(key), value)
+			s.batch.Put(keyspace.Encode(key), value)
 		}
 		return nil
 	})
 	if offset, ok := b.Offset(); ok {
-		s.batch.Put([]byte(offsetKey), formatOffset(offset))
+		s.batch.Put(offsetKey, formatOffset(offset))
 	}
 	if err := s.db.Write(&s.batch, nil); err != nil {
 		return s.check("write batch", err)
@@ -197,18 +216,22 @@ func (s *levelDB) IteratorWithRange(start, limit []byte) (Iterator, error) {
 	r := resolveRange(start, limit)
 	var slice *util.Range
 	if r.lo != nil || r.hi != nil {
-		slice = &util.Range{Start: r.lo, Limit: r.hi}
+		// The encoding keeps byte order, so the encoded bounds enclose
+		// exactly the encoded keys of the range, and metadata keys, which
+		// the iterator skips.
+		slice = &util.Range{Start: keyspace.EncodeBound(r.lo), Limit: keyspace.EncodeBound(r.hi)}
 	}
 	return &levelDBIterator{iter: s.db.NewIterator(slice, iterReadOptions), rng: r}, nil
 }
 
-// formatOffset renders an offset the way goka stores it.
+// formatOffset renders an offset as decimal text, as goka did, so that a
+// store can be inspected with any LevelDB tool.
 func formatOffset(offset int64) []byte {
 	return strconv.AppendInt(nil, offset, 10)
 }
 
 // levelDBIterator adapts a goleveldb iterator, which already works on a
-// snapshot, and hides the offset key.
+// snapshot: it skips metadata keys and decodes table keys.
 type levelDBIterator struct {
 	iter     iterator.Iterator
 	rng      keyRange
@@ -221,7 +244,7 @@ func (i *levelDBIterator) Next() bool {
 		return false
 	}
 	for i.iter.Next() {
-		if !isOffsetKey(i.iter.Key()) {
+		if !keyspace.IsMeta(i.iter.Key()) {
 			return true
 		}
 	}
@@ -239,12 +262,13 @@ func (i *levelDBIterator) Err() error {
 	return nil
 }
 
-// Key returns goleveldb's key buffer, valid until the next move.
+// Key returns the table key within goleveldb's key buffer, valid until the
+// next move.
 func (i *levelDBIterator) Key() []byte {
 	if i.released {
 		return nil
 	}
-	return i.iter.Key()
+	return keyspace.Decode(i.iter.Key())
 }
 
 // Value returns a copy of the current value, because goleveldb reuses its
@@ -273,10 +297,10 @@ func (i *levelDBIterator) Seek(key []byte) bool {
 	if i.released {
 		return false
 	}
-	if !i.iter.Seek(i.rng.clampSeek(key)) {
+	if !i.iter.Seek(keyspace.EncodeBound(i.rng.clampSeek(key))) {
 		return false
 	}
-	if isOffsetKey(i.iter.Key()) {
+	if keyspace.IsMeta(i.iter.Key()) {
 		return i.Next()
 	}
 	return true

@@ -120,8 +120,7 @@ func (m *memory) GetOffset(def int64) (int64, error) {
 	return m.offset, nil
 }
 
-// SetOffset stores the offset beside the data rather than under offsetKey,
-// so that it costs no formatting or parsing.
+// SetOffset stores the offset beside the data, out of reach of any key.
 func (m *memory) SetOffset(offset int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -212,7 +211,7 @@ func (m *memory) currentView() (*memoryView, error) {
 }
 
 // buildViewLocked merges the previous sorted keys with the keys added since,
-// dropping duplicates, deleted keys and the offset key.
+// dropping duplicates and deleted keys.
 func (m *memory) buildViewLocked() *memoryView {
 	if m.rebuild {
 		m.index = make([]string, 0, len(m.data))
@@ -236,7 +235,7 @@ func (m *memory) buildViewLocked() *memoryView {
 			return
 		}
 		value, ok := m.data[key]
-		if !ok || key == offsetKey {
+		if !ok {
 			return
 		}
 		view.keys = append(view.keys, key)

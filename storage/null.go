@@ -7,7 +7,8 @@ import "sync/atomic"
 // debugging runs where a table must exist but its content does not matter.
 // The zero value is ready to use.
 type Null struct {
-	closed atomic.Bool
+	closed    atomic.Bool
+	recovered atomic.Bool
 }
 
 // NewNull returns a Null storage.
@@ -59,9 +60,18 @@ func (n *Null) SetOffset(int64) error {
 	return n.check("set offset")
 }
 
-// MarkRecovered does nothing.
+// MarkRecovered notes that recovery finished, which Recovered reports.
 func (n *Null) MarkRecovered() error {
-	return n.check("mark recovered")
+	if err := n.check("mark recovered"); err != nil {
+		return err
+	}
+	n.recovered.Store(true)
+	return nil
+}
+
+// Recovered reports whether MarkRecovered was called, as goka's Null does.
+func (n *Null) Recovered() bool {
+	return n.recovered.Load()
 }
 
 // Iterator returns an empty iterator.

@@ -10,11 +10,6 @@ import (
 // get an error they can recognise instead of a panic.
 var ErrClosed = errors.New("storage: closed")
 
-// offsetKey is where the LevelDB backend keeps the partition offset. goka uses
-// the same key with a decimal text value; keeping both lets a goka cache
-// directory be reused as is. Every iterator of every backend hides it.
-const offsetKey = "__offset"
-
 // Storage is the local copy of one partition of a table. Implementations
 // must be safe for many concurrent readers and one writer; the package
 // documentation spells out the contract every backend follows.

@@ -28,7 +28,9 @@
 // drive the processors through an emitter.
 //
 // Consume, Catchup and the table accessors first wait until every registered
-// processor and view runs. goka's tester waits for ever when one never runs;
+// processor and view runs. NewQueueTracker does not: tests create their
+// trackers before they start the Run goroutines, and a tracker starts at the
+// topic's end as it is then. goka's tester waits for ever when one never runs;
 // this one fails the test after a timeout (see WithStartupTimeout) with a
 // message naming what did not start, and fails it the same way when the
 // cascade does not settle, naming the topic and the reader that lag behind.

@@ -11,9 +11,10 @@ type QueueTracker struct {
 }
 
 // NewQueueTracker returns a tracker of topic that starts at the topic's
-// current end, so it sees only messages produced afterwards.
+// current end, so it sees only messages produced afterwards. It returns at
+// once, as goka's does: tests create their trackers before they start the
+// processors' Run goroutines.
 func (tt *Tester) NewQueueTracker(topic string) *QueueTracker {
-	tt.waitStartup()
 	tt.broker.ensure(topic)
 	return &QueueTracker{tt: tt, topic: topic, offset: tt.broker.hwm(topic)}
 }
@@ -21,41 +22,43 @@ func (tt *Tester) NewQueueTracker(topic string) *QueueTracker {
 // Next returns the next message decoded with the topic's registered codec,
 // and false when there is none.
 func (qt *QueueTracker) Next() (string, interface{}, bool) {
-	key, value, _, ok := qt.NextWithHeaders()
+	_, key, value, ok := qt.NextWithHeaders()
 	return key, value, ok
 }
 
-// NextWithHeaders is Next with the message's headers.
-func (qt *QueueTracker) NextWithHeaders() (string, interface{}, goka.Headers, bool) {
-	key, raw, headers, ok := qt.NextRawWithHeaders()
+// NextWithHeaders is Next with the message's headers, which come first as
+// in goka.
+func (qt *QueueTracker) NextWithHeaders() (goka.Headers, string, interface{}, bool) {
+	headers, key, raw, ok := qt.NextRawWithHeaders()
 	if !ok {
-		return "", nil, nil, false
+		return nil, "", nil, false
 	}
 	if raw == nil {
-		return key, nil, headers, true
+		return headers, key, nil, true
 	}
 	value, err := qt.tt.codecOf(qt.topic).Decode(raw)
 	if err != nil {
 		qt.tt.t.Fatalf("tester: decoding the message at offset %d of topic %s: %v", qt.offset-1, qt.topic, err)
 	}
-	return key, value, headers, true
+	return headers, key, value, true
 }
 
 // NextRaw returns the next message undecoded.
 func (qt *QueueTracker) NextRaw() (string, []byte, bool) {
-	key, value, _, ok := qt.NextRawWithHeaders()
+	_, key, value, ok := qt.NextRawWithHeaders()
 	return key, value, ok
 }
 
-// NextRawWithHeaders returns the next message undecoded, with its headers.
-func (qt *QueueTracker) NextRawWithHeaders() (string, []byte, goka.Headers, bool) {
+// NextRawWithHeaders returns the next message undecoded, with its headers
+// first, as in goka.
+func (qt *QueueTracker) NextRawWithHeaders() (goka.Headers, string, []byte, bool) {
 	qt.tt.waitIdle()
 	m := qt.tt.broker.at(qt.topic, qt.offset)
 	if m == nil {
-		return "", nil, nil, false
+		return nil, "", nil, false
 	}
 	qt.offset++
-	return m.key, m.value, goka.HeadersFromSarama(m.headers), true
+	return goka.HeadersFromSarama(m.headers), m.key, m.value, true
 }
 
 // Seek moves the tracker to offset.

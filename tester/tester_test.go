@@ -142,7 +142,7 @@ func TestCascade(t *testing.T) {
 	assert.False(t, ok, "no alert below the limit")
 
 	require.NoError(t, emitter.EmitSync("ann", int64(50)))
-	key, value, headers, ok := alerts.NextWithHeaders()
+	headers, key, value, ok := alerts.NextWithHeaders()
 	require.True(t, ok)
 	assert.Equal(t, "ann", key)
 	assert.Equal(t, "Ann is over the limit: 110 > 100", value)

@@ -113,7 +113,7 @@ func TestApprovalCarriesTimeAndTrace(t *testing.T) {
 		tester.WithTime(orderedAt),
 		tester.WithHeaders(goka.Headers{traceHeader: []byte("trace-7")}))
 
-	key, value, headers, ok := approved.NextWithHeaders()
+	headers, key, value, ok := approved.NextWithHeaders()
 	require.True(t, ok)
 	assert.Equal(t, "alice", key)
 	assert.Equal(t, Approval{OrderID: "ord-1", TotalCents: 3_50, At: orderedAt}, value)

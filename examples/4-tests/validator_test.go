@@ -67,11 +67,11 @@ func TestValidatorPassesTheTraceOn(t *testing.T) {
 		tester.WithHeaders(goka.Headers{traceHeader: []byte("trace-42"), "session": []byte("s-1")}))
 	tt.Consume(string(ordersStream), "alice", order)
 
-	_, _, headers, ok := checked.NextWithHeaders()
+	headers, _, _, ok := checked.NextWithHeaders()
 	require.True(t, ok)
 	assert.Equal(t, goka.Headers{traceHeader: []byte("trace-42")}, headers, "only the trace ID is passed on")
 
-	_, _, headers, ok = checked.NextWithHeaders()
+	headers, _, _, ok = checked.NextWithHeaders()
 	require.True(t, ok)
 	assert.Empty(t, headers, "no trace, no header")
 }

@@ -146,7 +146,7 @@ func run() error {
 func observe(obs *goka.StateChangeObserver) []string {
 	var seen []string
 	for state := range obs.C() {
-		name := stateName(state)
+		name := stateName(goka.ViewState(state))
 		if len(seen) > 0 && seen[len(seen)-1] == name {
 			continue
 		}
@@ -156,8 +156,8 @@ func observe(obs *goka.StateChangeObserver) []string {
 	return seen
 }
 
-// stateName names a view state; the states are plain integers.
-func stateName(s goka.State) string {
+// stateName names a view state; an observer delivers them as goka.State.
+func stateName(s goka.ViewState) string {
 	switch s {
 	case goka.ViewStateIdle:
 		return "Idle"

@@ -12,13 +12,15 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/seed-b2c684ed/goka"
+	"github.com/seed-b2c684ed/goka/storage/redis"
 	"github.com/seed-b2c684ed/goka/storage/redis/redistest"
 )
 
 const (
 	// offsetField is where the storage keeps a partition's offset, in the
-	// partition's own hash (see package storage/redis).
-	offsetField = "__offset"
+	// partition's own hash, apart from every user (see package
+	// storage/redis).
+	offsetField = redis.OffsetField
 	// dirtyOffset is the offset a running processor stores in place of the
 	// real one, so that a crash is noticed at the next start; a clean stop
 	// writes the real offset back.
@@ -156,13 +158,18 @@ func describe(ctx context.Context, client *goredis.Client, prefix string) (strin
 		if err != nil {
 			return "", fmt.Errorf("HLEN %s: %w", h, err)
 		}
-		offset, err := client.HGet(ctx, h, offsetField).Result()
-		if errors.Is(err, goredis.Nil) {
-			offset = "-"
-		} else if err != nil {
-			return "", fmt.Errorf("HGET %s %s: %w", h, offsetField, err)
-		} else {
-			n-- // the offset field is no user
+		meta, err := client.HMGet(ctx, h, offsetField, redis.LayoutField).Result()
+		if err != nil {
+			return "", fmt.Errorf("HMGET %s: %w", h, err)
+		}
+		for _, v := range meta {
+			if v != nil {
+				n-- // the metadata fields are no users
+			}
+		}
+		offset := "-"
+		if v, ok := meta[0].(string); ok {
+			offset = v
 		}
 		if offset == dirtyOffset {
 			offset = "dirty"

@@ -55,6 +55,8 @@ func TestNilHandlesAreNoOps(t *testing.T) {
 	var p *Processor
 	p.Rebalanced()
 	p.Error(ErrEmit)
+	p.OffsetChecked("in", 1)
+	p.OffsetReset("in", 1)
 	pp := p.Partition(1, []string{"in"}, []string{"out"})
 	assert.Nil(t, pp)
 	pp.Consumed("in", 3)
@@ -102,6 +104,10 @@ func TestProcessorCountersAndSharing(t *testing.T) {
 	b.Partition(3, []string{"in"}, nil).Consumed("in", 9)
 	a.Rebalanced()
 	b.Error(ErrSetup)
+	a.OffsetChecked("in", 0)
+	a.OffsetChecked("in", 1)
+	a2.OffsetReset("in", 1)
+	b.OffsetChecked("in", 3)
 
 	got := gather(t, reg)
 	for name, want := range map[string]float64{

@@ -36,6 +36,7 @@ type processorSet struct {
 	callback      *prometheus.HistogramVec
 	rebalances    *prometheus.CounterVec
 	errors        *prometheus.CounterVec
+	offsetResets  *prometheus.CounterVec
 	state         *processorCollector
 }
 
@@ -71,10 +72,11 @@ func registerProcessorSet(reg prometheus.Registerer) (*processorSet, error) {
 			Name: "goka_processor_errors_total",
 			Help: "Errors of a processor by kind: processing, emit, setup, table.",
 		}, []string{labelGroup, labelKind}),
-		state: newProcessorCollector(),
+		offsetResets: newOffsetResets(),
+		state:        newProcessorCollector(),
 	}
 	var err error
-	for _, v := range []**prometheus.CounterVec{&s.consumed, &s.consumedBytes, &s.emitted, &s.emittedBytes, &s.rebalances, &s.errors} {
+	for _, v := range []**prometheus.CounterVec{&s.consumed, &s.consumedBytes, &s.emitted, &s.emittedBytes, &s.rebalances, &s.errors, &s.offsetResets} {
 		if *v, err = register(reg, *v); err != nil {
 			return nil, err
 		}

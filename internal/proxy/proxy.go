@@ -1,6 +1,8 @@
 // Package proxy is a TCP proxy for tests that need a network fault: it
 // forwards connections from a local address to a target, and can cut every
-// connection and refuse new ones until told to restore them.
+// connection and refuse new ones until told to restore them, or stall them:
+// keep every connection open but hold back the bytes until told to release
+// them.
 //
 // A Kafka client learns broker addresses from the cluster's metadata, not
 // only from its bootstrap list, so putting a proxy in front of a broker takes
@@ -11,13 +13,18 @@
 // connection. A reset is what a client sees when a broker's host is reachable
 // but the broker is gone, and it makes the client notice at its next read
 // instead of after a timeout.
+//
+// While stalled, the proxy is a hung broker or a black-holed route: nothing
+// is closed or reset, new connections are accepted (and connected to the
+// target) but stall too, and the bytes already read are held, not dropped,
+// so a client that has not given up sees every byte after Release. Only a
+// client's own timeout ends a stalled connection.
 package proxy
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"sync"
 	"time"
@@ -40,6 +47,9 @@ type Proxy struct {
 	cut    bool
 	closed bool
 	links  map[*link]struct{}
+	// gate is nil while bytes flow; while stalled, a channel that Release
+	// closes.
+	gate chan struct{}
 
 	wg sync.WaitGroup // the accept loop and every connection's goroutines
 }
@@ -47,11 +57,23 @@ type Proxy struct {
 // link is one forwarded connection: the client's side and the target's.
 type link struct {
 	client, server net.Conn
+	// done is closed once either side ends, which also frees a copy held
+	// back by a stall.
+	done     chan struct{}
+	doneOnce sync.Once
 }
+
+func newLink(client, server net.Conn) *link {
+	return &link{client: client, server: server, done: make(chan struct{})}
+}
+
+// end marks the link as ended.
+func (l *link) end() { l.doneOnce.Do(func() { close(l.done) }) }
 
 // reset closes both sides, the client's with a reset rather than an orderly
 // close so it notices at once.
 func (l *link) reset() {
+	l.end()
 	resetConn(l.client)
 	_ = l.server.Close()
 }
@@ -106,6 +128,28 @@ func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
+}
+
+// Stall holds back every byte in both directions, on the connections open
+// now and on those accepted later, until Release. Nothing is closed. Stalling
+// a stalled proxy does nothing.
+func (p *Proxy) Stall() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gate == nil {
+		p.gate = make(chan struct{})
+	}
+}
+
+// Release forwards again, starting with the bytes held back. Releasing a
+// proxy that does not stall does nothing.
+func (p *Proxy) Release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gate != nil {
+		close(p.gate)
+		p.gate = nil
+	}
 }
 
 // Connections returns the number of connections forwarded right now.
@@ -191,7 +235,7 @@ func (p *Proxy) serve(client net.Conn) {
 		resetConn(client)
 		return
 	}
-	l := &link{client: client, server: server}
+	l := newLink(client, server)
 	p.mu.Lock()
 	if p.cut || p.closed {
 		// Cut or closed while dialling: this connection was not in the set
@@ -206,9 +250,9 @@ func (p *Proxy) serve(client net.Conn) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		copyAndClose(server, client)
+		p.pump(l, server, client)
 	}()
-	copyAndClose(client, server)
+	p.pump(l, client, server)
 	<-done
 
 	p.mu.Lock()
@@ -216,10 +260,55 @@ func (p *Proxy) serve(client net.Conn) {
 	p.mu.Unlock()
 }
 
-// copyAndClose copies from src to dst until src ends, then closes both, which
-// ends the copy in the other direction too.
-func copyAndClose(dst, src net.Conn) {
-	_, _ = io.Copy(dst, src)
-	_ = src.Close()
-	_ = dst.Close()
+// copyBuffer is how much a pump reads at once, and so at most what it holds
+// back in one direction while stalled; the rest waits in the sockets.
+const copyBuffer = 32 << 10
+
+// pump copies from src to dst until src ends or the link ends, then closes
+// both, which ends the copy in the other direction too. While the proxy
+// stalls it holds what it read and stops reading, so the sender feels TCP's
+// back-pressure as it would from a hung peer.
+func (p *Proxy) pump(l *link, dst, src net.Conn) {
+	defer func() {
+		l.end()
+		_ = src.Close()
+		_ = dst.Close()
+	}()
+	buf := make([]byte, copyBuffer)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if !p.waitWhileStalled(l) {
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// waitWhileStalled returns true once bytes may flow, false when the link or
+// the proxy ended first.
+func (p *Proxy) waitWhileStalled(l *link) bool {
+	for {
+		p.mu.Lock()
+		gate := p.gate
+		p.mu.Unlock()
+		if gate == nil {
+			return true
+		}
+		// A release closes this gate; a stall right after it makes a new
+		// one, which the next round waits for.
+		select {
+		case <-gate:
+		case <-l.done:
+			return false
+		case <-p.ctx.Done():
+			return false
+		}
+	}
 }

@@ -201,3 +201,91 @@ func TestNewRejectsABadTarget(t *testing.T) {
 	_, err := New("no-port")
 	assert.ErrorContains(t, err, "no-port")
 }
+
+// assertHeld checks that a round trip gets no answer while the proxy stalls:
+// the client waits, it is neither reset nor closed.
+func assertHeld(t *testing.T, c *client, line string) {
+	t.Helper()
+	_, err := c.conn.Write([]byte(line + "\n"))
+	require.NoError(t, err, "a stalled connection stays open for writing")
+	require.NoError(t, c.conn.SetReadDeadline(time.Now().Add(100*time.Millisecond)))
+	_, err = c.r.ReadString('\n')
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "the read waits instead of failing")
+	require.True(t, ne.Timeout(), "the read waits instead of failing: %v", err)
+	require.NoError(t, c.conn.SetReadDeadline(time.Now().Add(wait)))
+}
+
+func TestStallHoldsBytesUntilRelease(t *testing.T) {
+	p := newProxy(t, echoServer(t))
+	before := dial(t, p.Addr())
+	_, err := before.roundTrip("up")
+	require.NoError(t, err)
+
+	p.Stall()
+	p.Stall() // idempotent
+	assertHeld(t, before, "held")
+	after := dial(t, p.Addr())
+	assertHeld(t, after, "new")
+	assert.Equal(t, 2, p.Connections(), "stalled connections stay open")
+
+	p.Release()
+	got, err := before.r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "held\n", got, "the held bytes arrive after the release, none dropped")
+	got, err = after.r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "new\n", got, "a connection opened while stalled works after the release")
+	got, err = before.roundTrip("again")
+	require.NoError(t, err)
+	assert.Equal(t, "again\n", got)
+	p.Release() // releasing a flowing proxy does nothing
+}
+
+func TestStallHoldsLargeTransfersWhole(t *testing.T) {
+	p := newProxy(t, echoServer(t))
+	c := dial(t, p.Addr())
+	p.Stall()
+	// More than the proxy reads at once and than the socket buffers hold,
+	// written while the reader is not reading yet.
+	line := make([]byte, 32<<20)
+	for i := range line {
+		line[i] = 'a' + byte(i%26)
+	}
+	written := make(chan error, 1)
+	go func() {
+		_, err := c.conn.Write(append(line, '\n'))
+		written <- err
+	}()
+	select {
+	case err := <-written:
+		t.Fatalf("32 MiB passed a stalled proxy (write returned %v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	p.Release()
+	got, err := c.r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, string(line)+"\n", got)
+	require.NoError(t, <-written)
+}
+
+func TestCutAndCloseEndStalledConnections(t *testing.T) {
+	p, err := New(echoServer(t))
+	require.NoError(t, err)
+	c := dial(t, p.Addr())
+	p.Stall()
+	assertHeld(t, c, "held")
+
+	p.Cut()
+	_, err = c.r.ReadString('\n')
+	assertPromptFailure(t, err, "Cut resets a stalled connection")
+	assertPromptFailure(t, dialAndSend(p.Addr()), "while cut, new connections are reset even when stalled")
+	p.Restore()
+	d := dial(t, p.Addr())
+	assertHeld(t, d, "still stalled")
+
+	require.NoError(t, p.Close())
+	_, err = d.r.ReadString('\n')
+	assertPromptFailure(t, err, "Close resets a stalled connection")
+	// The package's TestMain fails if a goroutine of the proxy is left.
+}

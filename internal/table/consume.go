@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -21,6 +22,10 @@ var errConsumerClosed = errors.New("partition consumer closed unexpectedly")
 // maxTick bounds the loop's ticker, which refreshes the consumer's
 // high-water mark for the stats and detects an idle consumer.
 const maxTick = time.Second
+
+// maxCheckBackoff bounds the wait between two gap checks that proved
+// nothing.
+const maxCheckBackoff = 30 * time.Second
 
 // consume starts a partition consumer at start and applies its records
 // until target is reached (target < 0: never), ctx ends or the partition is
@@ -51,17 +56,25 @@ func (p *Partition) consume(ctx context.Context, st storage.Storage, start, targ
 	p.statsMu.Unlock()
 	started()
 
-	tick := min(max(p.cfg.IdleTimeout/4, time.Millisecond), maxTick)
+	tick := min(max(p.cfg.IdleTimeout/4, time.Millisecond), maxTick, max(p.cfg.ProgressInterval/2, time.Millisecond))
 	a := &applier{
-		p:         p,
-		pc:        pc,
-		update:    p.cfg.Update,
-		target:    target,
-		last:      start - 1,
-		idleLimit: int(p.cfg.IdleTimeout/tick) + 1,
-		bs:        batchStorage{st: st},
+		p:      p,
+		pc:     pc,
+		update: p.cfg.Update,
+		target: target,
+		last:   start - 1,
+		bs:     batchStorage{st: st},
 	}
 	a.rec.Topic, a.rec.Partition = p.cfg.Topic, p.cfg.Partition
+	a.idle.init(a.last, time.Now())
+	checkCtx, cancelCheck := context.WithCancel(ctx)
+	a.checkCtx = checkCtx
+	defer func() {
+		// A gap check in progress ends with its Kafka round trip at the
+		// latest; nothing of the loop may outlive consume.
+		cancelCheck()
+		a.checks.Wait()
+	}()
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	return a.run(ctx, ticker.C)
@@ -83,7 +96,12 @@ type applier struct {
 	count, bytes int64
 	lastTs       time.Time
 
-	idleTicks, idleLimit int
+	// idle is the recovery's watch over a consumer that delivers nothing;
+	// only ticks and gap checks' answers touch it, so the per-record path
+	// stays as it was.
+	idle     idleWatch
+	checkCtx context.Context // ends when consume returns
+	checks   sync.WaitGroup  // the gap check in progress
 	// flushedFull: a full batch was written since the loop last looked at
 	// errors and stop requests.
 	flushedFull bool
@@ -126,13 +144,20 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 				errs = nil // closed; the messages channel closes too
 				continue
 			}
+			if a.retriedByConsumer(cerr) {
+				continue
+			}
 			return a.consumerFailed(cerr)
 		case <-ctx.Done():
 			return errStopped
 		case <-a.p.done:
 			return errStopped
-		case <-tick:
-			if a.onTick() {
+		case now := <-tick:
+			a.onTick(now)
+		case r := <-a.idle.results:
+			// Taken at once rather than at the next tick: a proof ends
+			// the recovery without another second's wait.
+			if a.gapChecked(r, time.Now()) {
 				return nil
 			}
 		}
@@ -144,10 +169,11 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 func (a *applier) interrupted(ctx context.Context, errs *<-chan *sarama.ConsumerError) error {
 	select {
 	case cerr, ok := <-*errs:
-		if ok {
+		if !ok {
+			*errs = nil
+		} else if !a.retriedByConsumer(cerr) {
 			return a.consumerFailed(cerr)
 		}
-		*errs = nil
 	default:
 	}
 	if ctx.Err() != nil || a.p.isClosed() {
@@ -165,7 +191,6 @@ func (a *applier) onMessage(msg *sarama.ConsumerMessage, ok bool) (done bool, er
 	if msg == nil { // the tester's way to poke a consumer
 		return false, nil
 	}
-	a.idleTicks = 0
 	if err := a.apply(msg); err != nil {
 		return true, err
 	}
@@ -249,28 +274,13 @@ func (a *applier) publish() {
 	a.count, a.bytes = 0, 0
 }
 
-// onTick refreshes the stats and, during recovery, reports whether the
-// consumer has been idle long enough, at the topic's end, to finish without
-// the missing offsets: the last offsets of a partition can be transaction
-// markers, which consumers never receive.
-func (a *applier) onTick() (finished bool) {
+// onTick refreshes the stats and, during recovery, watches a consumer that
+// delivers nothing: see stall.go.
+func (a *applier) onTick(now time.Time) {
 	a.publish()
-	if a.target < 0 {
-		return false
+	if a.target >= 0 {
+		a.watchIdle(now)
 	}
-	a.idleTicks++
-	if a.idleTicks < a.idleLimit {
-		return false
-	}
-	next := a.last + 1
-	hwm := a.pc.HighWaterMarkOffset()
-	if hwm >= a.target || (hwm > 0 && hwm <= next) {
-		a.p.cfg.Logf("table: topic %q partition %d: no record for %s at offset %d although the recovery target is %d (consumer high-water mark %d); "+
-			"taking the missing offsets for transaction markers or removed records",
-			a.p.cfg.Topic, a.p.cfg.Partition, a.p.cfg.IdleTimeout, next, a.target, hwm)
-		return true
-	}
-	return false
 }
 
 // consumerFailed ends the loop on a consumer error or a consumer that closed

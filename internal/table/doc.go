@@ -28,11 +28,23 @@
 // The store keeps the offset of the last record applied. Reading starts
 // after it, or at the oldest offset when nothing is stored, and never before
 // the oldest offset (retention and compaction remove records). Recover ends
-// when the record before the high-water mark taken at its start is applied;
-// a record at or beyond that mark also ends it, and so does a consumer that
-// stays idle for Config.IdleTimeout while reporting that the topic's end is
-// reached, because the last offsets of a partition can be transaction
-// markers that no consumer receives. goka waits for ever in that case.
+// when the record before the high-water mark taken at its start is applied, or
+// a record at or beyond that mark. It never ends with a record below the mark
+// missing. The last offsets of a partition can hold no record a consumer
+// receives (transaction markers; aborted records for a read-committed
+// consumer): when no record has come for Config.IdleTimeout, Config.GapCheck
+// is asked whether the offsets still missing hold data, and only its proof
+// that they do not ends the recovery early. SaramaGapCheck fetches them from
+// the leader and reads the record batches. Without a check, or while it proves
+// nothing (the fetch fails, the leader's log ends before the mark, data is
+// there but not delivered), Recover keeps waiting, retries the check with a
+// backoff, stays Recovering, and logs every Config.ProgressInterval that it
+// waits, with the offsets reached and aimed at. A stalled fetch therefore
+// delays a recovery but never shortens it. A request timeout the consumer
+// reports while recovering is logged and waited through, since sarama's
+// consumer reconnects and fetches again by itself; any other consumer error
+// ends Recover with a *KafkaError for the caller to retry. goka waits for
+// ever at trailing markers.
 //
 // A store whose offset is at or beyond the high-water mark holds records the
 // topic does not have (the topic was recreated, or the storage path is
@@ -64,7 +76,8 @@
 // other (ErrBusy). Storage reads, Stats, TrackWrite and Signal may be called
 // from any goroutine at any time. Close may be called while Recover or
 // Follow run; they return promptly (a Kafka call already in progress is
-// waited for), and Close returns after them. The package starts no
-// goroutine of its own; the partition consumer's are ended before Recover or
-// Follow returns.
+// waited for), and Close returns after them. The only goroutine the package
+// starts is a gap check running beside Recover's loop, so that the loop keeps
+// taking records and reporting while the check waits on Kafka; Recover waits
+// for it before returning, as it does for the partition consumer's.
 package table

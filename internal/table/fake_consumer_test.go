@@ -1,6 +1,7 @@
 package table
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -29,12 +30,69 @@ type fakeLog struct {
 	starts  []int64 // offsets ConsumePartition was asked for
 	// Errors returned by the next calls, when set.
 	offsetsErr, consumeErr error
+	// holdAt stalls the consumers: records at or after it are not
+	// delivered; noHold when none is held.
+	holdAt int64
+	// gapErr is what gapCheck returns while set.
+	gapErr error
+	// gapChecks counts the calls of gapCheck.
+	gapChecks int
 
 	delivered atomic.Int64 // messages handed to a consumer
 }
 
 func newFakeLog(topic string, partition int32) *fakeLog {
-	return &fakeLog{topic: topic, partition: partition, buffer: 16, changed: make(chan struct{}), pcs: make(map[*fakePC]struct{})}
+	return &fakeLog{topic: topic, partition: partition, buffer: 16, holdAt: noHold, changed: make(chan struct{}), pcs: make(map[*fakePC]struct{})}
+}
+
+// noHold is the holdAt of a log whose consumers deliver everything.
+const noHold = int64(1) << 62
+
+// stall makes the consumers deliver nothing from offset on, like a fetch
+// that hangs, while the high-water mark stays where the log ends.
+func (l *fakeLog) stall(offset int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.holdAt = offset
+	l.notifyLocked()
+}
+
+// release delivers what stall held back.
+func (l *fakeLog) release() {
+	l.stall(noHold)
+}
+
+// setGapErr makes gapCheck fail with err (nil: answer again).
+func (l *fakeLog) setGapErr(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gapErr = err
+}
+
+// gapCheck is the log's GapCheck: it knows which offsets hold records.
+func (l *fakeLog) gapCheck(ctx context.Context, topic string, partition int32, from, to int64) (bool, error) {
+	if err := l.check(topic, partition); err != nil {
+		return false, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.gapChecks++
+	if l.gapErr != nil {
+		return false, l.gapErr
+	}
+	for _, r := range l.records {
+		if r.Offset >= from && r.Offset < to {
+			return false, nil
+		}
+	}
+	return true, ctx.Err()
+}
+
+// gapCheckCalls returns how often gapCheck was called.
+func (l *fakeLog) gapCheckCalls() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gapChecks
 }
 
 // notifyLocked wakes the feeders.
@@ -182,6 +240,9 @@ func (pc *fakePC) prefillLocked() {
 		if r.Offset < pc.next {
 			continue
 		}
+		if r.Offset >= pc.log.holdAt {
+			return
+		}
 		select {
 		case pc.msgs <- r:
 			pc.log.delivered.Add(1)
@@ -200,7 +261,7 @@ func (pc *fakePC) pending() ([]*sarama.ConsumerMessage, int64, <-chan struct{}) 
 	defer l.mu.Unlock()
 	var out []*sarama.ConsumerMessage
 	for _, r := range l.records {
-		if r.Offset >= pc.next {
+		if r.Offset >= pc.next && r.Offset < l.holdAt {
 			out = append(out, r)
 		}
 	}

@@ -20,12 +20,15 @@ const (
 	// DefaultMaxBatchBytes bounds the keys and values buffered in one
 	// batch.
 	DefaultMaxBatchBytes = 4 << 20
-	// DefaultIdleTimeout is how long Recover waits, with no record arriving
-	// and the consumer reporting that the topic's end is reached, before it
-	// treats the offsets still missing below the high-water mark as records
-	// that never arrive (transaction markers). Long enough to ride out a
+	// DefaultIdleTimeout is how long Recover waits, with no record
+	// arriving, before it asks Config.GapCheck whether the offsets still
+	// missing below its target hold any record (they may be transaction
+	// markers, which no consumer receives). Long enough to ride out a
 	// partition leader change, whose retry backoff is 2 s in sarama.
 	DefaultIdleTimeout = 5 * time.Second
+	// DefaultProgressInterval is how often a Recover that receives nothing
+	// logs that it still waits.
+	DefaultProgressInterval = 5 * time.Second
 )
 
 // noOffset is what GetOffset returns for a store that never stored an
@@ -65,6 +68,13 @@ type Config struct {
 	MaxBatchBytes   int
 	// IdleTimeout: see DefaultIdleTimeout (zero: the default).
 	IdleTimeout time.Duration
+	// GapCheck proves that offsets Recover did not receive hold no data
+	// record; nil: no gap is ever accepted and Recover waits for a record
+	// at or beyond its target. See GapCheck.
+	GapCheck GapCheck
+	// ProgressInterval is how often a Recover that receives nothing logs
+	// that it still waits (zero: DefaultProgressInterval).
+	ProgressInterval time.Duration
 	// Logf logs what the caller should know but that is not an error; nil
 	// discards.
 	Logf func(format string, args ...any)
@@ -82,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = DefaultProgressInterval
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
@@ -217,6 +230,7 @@ func (p *Partition) Open(ctx context.Context) error {
 		p.sig.SetState(Stopped)
 		return errors.Join(p.errorf("open storage: %w", err), st.Close())
 	}
+	p.logLayoutUpgrade(st)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -224,6 +238,27 @@ func (p *Partition) Open(ctx context.Context) error {
 	}
 	p.st = st
 	return nil
+}
+
+// logLayoutUpgrade says what opening the store did to a store found in the
+// layout of goka and earlier versions, which the storage cannot log itself.
+func (p *Partition) logLayoutUpgrade(st storage.Storage) {
+	lr, ok := st.(storage.LayoutReporter)
+	if !ok {
+		return
+	}
+	switch upgrade := lr.LayoutUpgrade(); upgrade {
+	case storage.LayoutMigrated:
+		p.cfg.Logf("table: topic %q partition %d: store in the old layout with the offset under \"__offset\": migrated (offset and data kept)",
+			p.cfg.Topic, p.cfg.Partition)
+	case storage.LayoutRebuilding:
+		p.cfg.Logf("table: topic %q partition %d: store in the old layout with the offset under \"__offset\": rebuilding (its offset could not be read or too many keys needed re-encoding; emptied, restoring from the oldest offset)",
+			p.cfg.Topic, p.cfg.Partition)
+	case storage.LayoutCurrent:
+	default:
+		p.cfg.Logf("table: topic %q partition %d: store in the old layout with the offset under \"__offset\": %s",
+			p.cfg.Topic, p.cfg.Partition, upgrade)
+	}
 }
 
 // Close stops a running Recover or Follow, waits for it and for any Open in

@@ -307,6 +307,7 @@ func TestRecoverEndsWithoutTrailingOffsets(t *testing.T) {
 		p := newPartition(t, log, st, func(c *Config) {
 			c.IdleTimeout = 20 * time.Millisecond
 			c.Logf = lines.logf
+			c.GapCheck = log.gapCheck
 		})
 
 		require.NoError(t, p.Recover(context.Background()))

@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
 )
 
 // WriteBatch applies b in one MULTI/EXEC transaction: Redis runs it without
@@ -30,7 +31,9 @@ func (s *redisStorage) WriteBatch(b *storage.Batch) error {
 		})
 		q.flush()
 		if hasOffset {
-			p.HSet(ctx, s.hash, offsetField, strconv.FormatInt(offset, 10))
+			p.HSet(ctx, s.hash, layoutField, keyspace.Version, offsetField, strconv.FormatInt(offset, 10))
+		} else {
+			p.HSet(ctx, s.hash, layoutField, keyspace.Version)
 		}
 		return nil
 	})
@@ -57,7 +60,7 @@ func (q *batchQueue) add(key string, value []byte, deleted bool) {
 		if len(q.sets) > 0 {
 			q.flush()
 		}
-		q.deletes = append(q.deletes, key)
+		q.deletes = append(q.deletes, keyspace.EncodeString(key))
 		return
 	}
 	if len(q.deletes) > 0 {
@@ -65,7 +68,7 @@ func (q *batchQueue) add(key string, value []byte, deleted bool) {
 	}
 	// value points into the batch, which stays untouched until the
 	// transaction has been sent, before WriteBatch returns.
-	q.sets = append(q.sets, key, value)
+	q.sets = append(q.sets, keyspace.EncodeString(key), value)
 }
 
 // flush queues the pending run.

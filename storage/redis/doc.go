@@ -14,16 +14,24 @@
 //
 // One partition is one Redis hash, named "<namespace>:<topic>:<partition>"
 // by RedisBuilder; each table key is a field of the hash and its value the
-// field's value. The offset is the field "__offset" of the same hash, as
-// decimal text, where goka keeps it, so a hash written by goka is read back
-// here with its offset. Keeping the offset in the data hash rather than in a
-// key of its own also means that a partition is a single Redis key: a batch
-// with its offset touches one key, which MULTI/EXEC makes atomic and which
-// one WATCH guards, and deleting the hash deletes the whole partition.
+// field's value. A key that starts with the byte 0x00 is stored with one
+// more 0x00 in front; every other key is its field as is. That leaves the
+// fields starting with 0x00 0x01 to metadata, out of reach of any key: the
+// offset, as decimal text, and the layout version, which every write sets
+// again. Keeping the metadata in the data hash rather than in a key of its
+// own means that a partition is a single Redis key: a batch with its offset
+// touches one key, which MULTI/EXEC makes atomic and which one WATCH guards,
+// and deleting the hash deletes the whole partition.
 //
-// "__offset" is therefore reserved, as on the LevelDB backend: iterators
-// never return it, Get("__offset") returns the offset's text and setting it
-// as data overwrites the offset.
+// goka, and earlier versions of this package, kept the offset in the field
+// "__offset" among the data, where a table key of that name read it or
+// overwrote it. New detects such a hash (it has fields but no layout field)
+// and converts it in one MULTI/EXEC under WATCH: the offset moves to its
+// metadata field and the fields starting with 0x00 are escaped. A hash whose
+// "__offset" is not a number, or with more than 64 MiB of fields starting
+// with 0x00, is deleted instead, so that recovery rebuilds it from the
+// topic. storage.LayoutReporter tells which happened; the table code logs
+// it. goka cannot read a converted hash.
 //
 // # Iteration
 //
@@ -44,7 +52,8 @@
 // hash changed meanwhile the pages may mix old and new state and the read is
 // retried. After a few failed attempts under a steady stream of writes the
 // iterator falls back to one HGETALL, which is consistent but holds the server
-// for the length of the hash.
+// for the length of the hash. Metadata fields are left out of every
+// snapshot.
 //
 // # Writes and durability
 //

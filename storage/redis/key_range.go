@@ -1,6 +1,10 @@
 package redis
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
+)
 
 // keyRange is the set of keys an iterator covers, resolved from the
 // arguments of IteratorWithRange by the rule of package storage: a non-empty
@@ -64,18 +68,20 @@ func (r keyRange) contains(key string) bool {
 	return key >= r.lo && (!r.bounded || key < r.hi)
 }
 
-// matchPattern returns the HSCAN MATCH pattern that selects the fields with
-// the range's prefix, or "" to select every field. Redis patterns are globs,
-// so the prefix's glob characters are escaped; the rest of a key, binary
-// bytes included, matches itself.
+// matchPattern returns the HSCAN MATCH pattern that selects the fields of
+// the keys with the range's prefix, or "" to select every field. The prefix
+// is encoded as the fields are, which keeps it a prefix. Redis patterns are
+// globs, so its glob characters are escaped; the rest of a key, binary bytes
+// included, matches itself.
 func (r keyRange) matchPattern() string {
 	if r.prefix == "" {
 		return ""
 	}
+	prefix := keyspace.EncodeString(r.prefix)
 	var b strings.Builder
-	b.Grow(len(r.prefix) + 2)
-	for i := range len(r.prefix) {
-		switch c := r.prefix[i]; c {
+	b.Grow(len(prefix) + 2)
+	for i := range len(prefix) {
+		switch c := prefix[i]; c {
 		case '*', '?', '[', ']', '\\':
 			b.WriteByte('\\')
 			b.WriteByte(c)

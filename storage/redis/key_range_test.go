@@ -25,7 +25,7 @@ func TestKeyRange(t *testing.T) {
 		{"start equals limit", "b", "b", keyRange{lo: "b", hi: "b", bounded: true, prefix: "b"}, true, "b*"},
 		{"start after limit", "c", "a", keyRange{lo: "c", hi: "a", bounded: true}, true, ""},
 		{"glob characters are escaped", `a*?[]\`, "", keyRange{lo: `a*?[]\`, hi: `a*?[]]`, bounded: true, prefix: `a*?[]\`}, false, `a\*\?\[\]\\*`},
-		{"binary prefix", "\x00\n", "", keyRange{lo: "\x00\n", hi: "\x00\v", bounded: true, prefix: "\x00\n"}, false, "\x00\n*"},
+		{"binary prefix", "\x00\n", "", keyRange{lo: "\x00\n", hi: "\x00\v", bounded: true, prefix: "\x00\n"}, false, "\x00\x00\n*"}, // the stored form escapes the leading 0x00
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"slices"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
 )
 
 // entry is one field of a snapshot and its value.
@@ -25,8 +27,8 @@ const (
 	watchedAttempts = 3
 )
 
-// snapshot returns the fields of the hash that lie in r, without the offset
-// field, sorted by key, as they all were at one moment between the call and
+// snapshot returns the table keys of the hash that lie in r, decoded and
+// without the metadata fields, sorted by key, as they all were at one moment between the call and
 // its return. The package documentation explains the three ways it tries.
 func (s *redisStorage) snapshot(ctx context.Context, r keyRange) ([]entry, error) {
 	match := r.matchPattern()
@@ -70,8 +72,11 @@ func (s *redisStorage) snapshot(ctx context.Context, r keyRange) ([]entry, error
 		return nil, fmt.Errorf("hgetall: %w", err)
 	}
 	entries := make([]entry, 0, len(all))
-	for key, value := range all {
-		if key != offsetField && r.contains(key) {
+	for field, value := range all {
+		if keyspace.IsMetaString(field) {
+			continue
+		}
+		if key := keyspace.DecodeString(field); r.contains(key) {
 			entries = append(entries, entry{key, value})
 		}
 	}
@@ -100,10 +105,13 @@ func scanAll(ctx context.Context, tx *redis.Tx, hash, match string, r keyRange) 
 }
 
 // appendPage appends the fields of one HSCAN page (field, value, field,
-// value...) that lie in r, leaving out the offset field.
+// value...) that are table keys in r, decoded.
 func appendPage(entries []entry, page []string, r keyRange) []entry {
 	for i := 0; i+1 < len(page); i += 2 {
-		if key := page[i]; key != offsetField && r.contains(key) {
+		if keyspace.IsMetaString(page[i]) {
+			continue
+		}
+		if key := keyspace.DecodeString(page[i]); r.contains(key) {
 			entries = append(entries, entry{key, page[i+1]})
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
 )
 
 // largeKeys is enough fields for Redis to keep the hash as a hash table and
@@ -37,6 +38,8 @@ func fillLarge(t *testing.T, client *redis.Client, hash, value string, extra ...
 	for _, e := range extra {
 		args = append(args, e)
 	}
+	// Written in the current layout, so that New does not migrate it.
+	args = append(args, layoutField, keyspace.Version)
 	require.NoError(t, client.HSet(ctx, hash, args...).Err())
 	_, cursor, err := client.HScan(ctx, hash, 0, "", scanCount).Result()
 	require.NoError(t, err)
@@ -96,7 +99,8 @@ func TestLargeHashIteration(t *testing.T) {
 		{"range inside a glob prefix", "a*", "a*c", []string{"a*b"}},
 		{"range with a common prefix", "k0100", "k0105", []string{"k0100", "k0101", "k0102", "k0103", "k0104"}},
 		{"range across prefixes", "abc", "k0002", []string{"abc", "k0000", "k0001"}},
-		{"prefix of the offset field", "__", "", nil},
+		{"prefix of the metadata fields", "\x00\x01", "", nil},
+		{"prefix of the offset field", "\x00\x01offset", "", nil},
 	}
 	for _, tc := range ranges {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,11 +190,12 @@ func TestSnapshotRetries(t *testing.T) {
 			fillLarge(t, writer, hash, "v")
 
 			reader := newClient(t)
-			hook := &scanInterference{t: t, writer: writer, hash: hash, interfere: tc.interfere}
-			reader.AddHook(hook)
 			st, err := New(reader, hash)
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = st.Close() })
+			// Hooked after New, whose layout check watches the hash too.
+			hook := &scanInterference{t: t, writer: writer, hash: hash, interfere: tc.interfere}
+			reader.AddHook(hook)
 
 			it, err := st.Iterator()
 			require.NoError(t, err)
@@ -213,11 +218,12 @@ func TestSnapshotRetries(t *testing.T) {
 func TestSmallHashNeedsNoWatch(t *testing.T) {
 	client := newClient(t)
 	useHashes(t, client, "snapshot:small")
-	hook := &scanInterference{t: t}
-	client.AddHook(hook)
 	st, err := New(client, "snapshot:small")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })
+	// Hooked after New, whose layout check watches the hash.
+	hook := &scanInterference{t: t}
+	client.AddHook(hook)
 	for i := range 100 {
 		require.NoError(t, st.Set(largeKey(i), []byte("v")))
 	}

@@ -10,11 +10,26 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/storage/internal/keyspace"
 )
 
-// offsetField is the hash field that holds the partition offset, as decimal
-// text: goka's name and format, so that goka's hashes can be reused.
-const offsetField = "__offset"
+// The metadata fields of a partition's hash, for tools that read a hash
+// directly. No table key is stored under a field that starts with 0x00 0x01,
+// so they never collide with data.
+const (
+	// OffsetField holds the partition offset as decimal text.
+	OffsetField = keyspace.OffsetKey
+	// LayoutField holds the layout version. Every write sets it again, so
+	// that a hash holding data of this layout always says so, even one
+	// deleted and recreated meanwhile.
+	LayoutField = keyspace.LayoutKey
+)
+
+// Short names for this package's own use.
+const (
+	offsetField = OffsetField
+	layoutField = LayoutField
+)
 
 // redisStorage is one partition kept in the Redis hash named hash. Its only
 // mutable state is the closed flag, so any number of goroutines may use it.
@@ -22,11 +37,16 @@ type redisStorage struct {
 	client *redis.Client
 	hash   string
 	closed atomic.Bool
+	// upgrade is what New did to a hash in an earlier layout.
+	upgrade storage.LayoutUpgrade
 }
 
 // New returns a storage kept in the Redis hash named hash. It pings the
 // server first, so that a wrong address fails here rather than at the first
-// write. The storage does not take over client: Close leaves it open.
+// write. A hash written in the earlier layout, with the offset in the field
+// "__offset" (by goka, or by earlier versions), is migrated or deleted for a
+// rebuild first; LayoutUpgrade on the result says which. The storage does
+// not take over client: Close leaves it open.
 func New(client *redis.Client, hash string) (storage.Storage, error) {
 	if client == nil {
 		return nil, errors.New("redis storage: nil client")
@@ -37,7 +57,18 @@ func New(client *redis.Client, hash string) (storage.Storage, error) {
 	if err := client.Ping(context.Background()).Err(); err != nil {
 		return nil, fmt.Errorf("redis storage: ping: %w", err)
 	}
-	return &redisStorage{client: client, hash: hash}, nil
+	s := &redisStorage{client: client, hash: hash}
+	upgrade, err := s.prepareLayout(context.Background())
+	if err != nil {
+		return nil, s.errorf("open", err)
+	}
+	s.upgrade = upgrade
+	return s, nil
+}
+
+// LayoutUpgrade reports what New did to a hash in an earlier layout.
+func (s *redisStorage) LayoutUpgrade() storage.LayoutUpgrade {
+	return s.upgrade
 }
 
 // RedisBuilder returns a Builder that keeps each partition in the Redis hash
@@ -89,7 +120,7 @@ func (s *redisStorage) Has(key string) (bool, error) {
 	if err := s.checkOpen("has"); err != nil {
 		return false, err
 	}
-	ok, err := s.client.HExists(context.Background(), s.hash, key).Result()
+	ok, err := s.client.HExists(context.Background(), s.hash, keyspace.EncodeString(key)).Result()
 	if err != nil {
 		return false, s.errorf("has", err)
 	}
@@ -102,7 +133,7 @@ func (s *redisStorage) Get(key string) ([]byte, error) {
 	if err := s.checkOpen("get"); err != nil {
 		return nil, err
 	}
-	value, err := s.client.HGet(context.Background(), s.hash, key).Result()
+	value, err := s.client.HGet(context.Background(), s.hash, keyspace.EncodeString(key)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil, nil
 	}
@@ -120,7 +151,8 @@ func (s *redisStorage) Set(key string, value []byte) error {
 	if value == nil {
 		value = []byte{}
 	}
-	if err := s.client.HSet(context.Background(), s.hash, key, value).Err(); err != nil {
+	err := s.client.HSet(context.Background(), s.hash, layoutField, keyspace.Version, keyspace.EncodeString(key), value).Err()
+	if err != nil {
 		return s.errorf("set", err)
 	}
 	return nil
@@ -131,7 +163,7 @@ func (s *redisStorage) Delete(key string) error {
 	if err := s.checkOpen("delete"); err != nil {
 		return err
 	}
-	if err := s.client.HDel(context.Background(), s.hash, key).Err(); err != nil {
+	if err := s.client.HDel(context.Background(), s.hash, keyspace.EncodeString(key)).Err(); err != nil {
 		return s.errorf("delete", err)
 	}
 	return nil
@@ -162,7 +194,7 @@ func (s *redisStorage) SetOffset(offset int64) error {
 	if err := s.checkOpen("set offset"); err != nil {
 		return err
 	}
-	err := s.client.HSet(context.Background(), s.hash, offsetField, strconv.FormatInt(offset, 10)).Err()
+	err := s.client.HSet(context.Background(), s.hash, layoutField, keyspace.Version, offsetField, strconv.FormatInt(offset, 10)).Err()
 	if err != nil {
 		return s.errorf("set offset", err)
 	}

@@ -23,45 +23,26 @@ func TestBuilderLayout(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 
 	require.NoError(t, st.Set("key", []byte("value")))
+	require.NoError(t, st.Set("\x00zero", []byte("escaped")))
+	require.NoError(t, st.Set("__offset", []byte("data")))
 	require.NoError(t, st.SetOffset(42))
 
 	fields, err := client.HGetAll(ctx, "layout:orders:3").Result()
 	require.NoError(t, err)
-	assert.Equal(t, map[string]string{"key": "value", "__offset": "42"}, fields,
-		"one hash per partition, the offset as decimal text in field __offset, as goka keeps it")
-}
-
-func TestReadsGokaHash(t *testing.T) {
-	client := newClient(t)
-	const hash = "goka:clicks:0"
-	useHashes(t, client, hash)
-	require.NoError(t, client.HSet(context.Background(), hash, "__offset", "17", "user", "3").Err())
-
-	st, err := New(client, hash)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-
-	off, err := st.GetOffset(-1)
-	require.NoError(t, err)
-	assert.Equal(t, int64(17), off)
-	value, err := st.Get("user")
-	require.NoError(t, err)
-	assert.Equal(t, []byte("3"), value)
-	raw, err := st.Get(offsetField)
-	require.NoError(t, err)
-	assert.Equal(t, []byte("17"), raw, "the reserved field reads as the offset's text, as on LevelDB")
-
-	it, err := st.Iterator()
-	require.NoError(t, err)
-	keys, _ := iterate(t, it)
-	assert.Equal(t, []string{"user"}, keys, "iterators hide the offset field")
+	assert.Equal(t, map[string]string{
+		"key":            "value",
+		"\x00\x00zero":   "escaped",
+		"__offset":       "data",
+		"\x00\x01offset": "42",
+		"\x00\x01layout": "keyspace-layout-1",
+	}, fields, "one hash per partition; keys starting with 0x00 escaped, metadata under 0x00 0x01")
 }
 
 func TestMalformedOffset(t *testing.T) {
 	client := newClient(t)
 	const hash = "malformed:offset"
 	useHashes(t, client, hash)
-	require.NoError(t, client.HSet(context.Background(), hash, offsetField, "twelve").Err())
+	require.NoError(t, client.HSet(context.Background(), hash, layoutField, "keyspace-layout-1", offsetField, "twelve").Err())
 	st, err := New(client, hash)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = st.Close() })

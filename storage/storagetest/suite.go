@@ -56,6 +56,7 @@ func Run(t *testing.T, newBuilder func(t *testing.T) storage.Builder, caps Capab
 	add("ConcurrentReadersOneWriter", testConcurrentReadersOneWriter)
 	if caps.Discards {
 		add("Discards", testDiscards)
+		add("AnyKeyDiscarded", testAnyKeyDiscarded)
 	} else {
 		add("GetSetDeleteHas", testGetSetDeleteHas)
 		add("MissingKeys", testMissingKeys)
@@ -63,7 +64,10 @@ func Run(t *testing.T, newBuilder func(t *testing.T) storage.Builder, caps Capab
 		add("ReturnedCopies", testReturnedCopies)
 		add("Offsets", testOffsets)
 		add("IterationOrder", testIterationOrder)
-		add("OffsetKeyHidden", testOffsetKeyHidden)
+		add("OffsetNotAKey", testOffsetNotAKey)
+		add("AnyKey", testAnyKey)
+		add("AnyKeyRanges", testAnyKeyRanges)
+		add("AnyKeyBatch", testAnyKeyBatch)
 		add("Ranges", testRanges)
 		add("Seek", testSeek)
 		add("SeekInRanges", testSeekInRanges)
@@ -74,6 +78,7 @@ func Run(t *testing.T, newBuilder func(t *testing.T) storage.Builder, caps Capab
 	}
 	if caps.Persistent && !caps.Discards {
 		add("Persistence", testPersistence)
+		add("AnyKeyPersistence", testAnyKeyPersistence)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

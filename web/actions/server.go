@@ -12,6 +12,21 @@
 // an unknown action, starting one that runs, stopping one that does not.
 // Each run has its own goroutine and a context that Stop cancels; the
 // goroutine ends when the actor returns, so nothing outlives a run.
+//
+// # Security
+//
+// The page is a remote control: whoever reaches it can start and stop what is
+// attached. Serve it on a trusted network only (bind to localhost, or put it
+// behind a proxy that authenticates), and give WithAuthenticator to check
+// every request. Two rules hold without configuration: only POST starts or
+// stops anything (a GET answers 405), and a POST that a browser sent on
+// behalf of another site (Sec-Fetch-Site other than same-origin or none, or
+// an Origin whose host is not the request's Host) answers 403, so that a page
+// an operator visits cannot start an action through the operator's browser.
+// A POST with neither header is not from a current browser and is served, so
+// that curl and scripts work; an authenticator is what stops those. Behind a
+// proxy that rewrites the Host header, trust the public origin with
+// WithCrossOriginProtection.
 package actions
 
 import (
@@ -34,6 +49,8 @@ var files = []string{"web/templates/actions/index.go.html"}
 type Server struct {
 	log      goka.Logger
 	basePath string
+	auth     func(*http.Request) error
+	cop      *http.CrossOriginProtection
 
 	mu      sync.RWMutex
 	actions map[string]*action
@@ -42,10 +59,29 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithLogger sets the logger of action results and template errors; the
-// default is goka.DefaultLogger().
+// WithLogger sets the logger of action results, template errors and refused
+// requests; the default is goka.DefaultLogger().
 func WithLogger(l goka.Logger) Option {
 	return func(s *Server) { s.log = l }
+}
+
+// WithAuthenticator makes every route (the page, start and stop) call auth
+// first and serve the request only when it returns nil. A refusal answers
+// 401 Unauthorized, or 403 Forbidden when the error wraps fs.ErrPermission;
+// an error that is also an http.Handler answers the request itself (to send
+// WWW-Authenticate, say). The error is logged, not shown. auth is called
+// concurrently. It is also the place to check r.Host against the names the
+// server is meant to be reached by, which defeats DNS rebinding.
+func WithAuthenticator(auth func(*http.Request) error) Option {
+	return func(s *Server) { s.auth = auth }
+}
+
+// WithCrossOriginProtection replaces the check that refuses cross-origin
+// starts and stops, for example with one that trusts the public origin of a
+// proxy that rewrites the Host header (AddTrustedOrigin). nil keeps the
+// default, http.NewCrossOriginProtection(): the check cannot be switched off.
+func WithCrossOriginProtection(cop *http.CrossOriginProtection) Option {
+	return func(s *Server) { s.cop = cop }
 }
 
 // NewServer mounts the actions page on router under basePath.
@@ -55,13 +91,20 @@ func NewServer(basePath string, router *mux.Router, opts ...Option) *Server {
 		opt(s)
 	}
 	sub := router.PathPrefix(basePath).Subrouter()
+	read := page.Authenticate(s.auth, s.log, page.Read(s.index))
 	if basePath != "" && basePath != "/" {
-		sub.HandleFunc("", page.Read(s.index))
+		sub.HandleFunc("", read)
 	}
-	sub.HandleFunc("/", page.Read(s.index))
-	sub.HandleFunc("/start/{action:.+}", page.Only(s.start, http.MethodPost))
-	sub.HandleFunc("/stop/{action:.+}", page.Only(s.stop, http.MethodPost))
+	sub.HandleFunc("/", read)
+	sub.HandleFunc("/start/{action:.+}", s.change(s.start))
+	sub.HandleFunc("/stop/{action:.+}", s.change(s.stop))
 	return s
+}
+
+// change guards a route that changes state: authenticated, POST only, and
+// not on behalf of another site.
+func (s *Server) change(h http.HandlerFunc) http.HandlerFunc {
+	return page.Authenticate(s.auth, s.log, page.Only(page.SameOrigin(s.cop, s.log, h), http.MethodPost))
 }
 
 // BasePath returns the path the server is mounted under.

@@ -1,5 +1,8 @@
 // Package index serves a start page that links the other web components
 // (monitor, query, actions) mounted on the same router.
+//
+// Like the components it links, it belongs on a trusted network; give
+// WithAuthenticator to check every request.
 package index
 
 import (
@@ -23,21 +26,46 @@ type ComponentPathProvider interface {
 type Server struct {
 	log      goka.Logger
 	basePath string
+	auth     func(*http.Request) error
 
 	mu         sync.RWMutex
 	components []page.Link
 }
 
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLogger sets the logger of template errors and refused requests; the
+// default is goka.DefaultLogger().
+func WithLogger(l goka.Logger) Option {
+	return func(s *Server) { s.log = l }
+}
+
+// WithAuthenticator makes every route (here the start page) call auth first and serve the
+// request only when it returns nil. A refusal answers 401 Unauthorized, or
+// 403 Forbidden when the error wraps fs.ErrPermission; an error that is also
+// an http.Handler answers the request itself (to send WWW-Authenticate, say).
+// The error is logged, not shown. auth is called concurrently. It is also the
+// place to check r.Host against the names the server is meant to be reached
+// by, which defeats DNS rebinding.
+func WithAuthenticator(auth func(*http.Request) error) Option {
+	return func(s *Server) { s.auth = auth }
+}
+
 // NewServer mounts the start page on router at basePath. With a base path of
 // "/" it answers only "/" itself, so the other components may be mounted
 // before or after it.
-func NewServer(basePath string, router *mux.Router) *Server {
+func NewServer(basePath string, router *mux.Router, opts ...Option) *Server {
 	s := &Server{log: goka.DefaultLogger(), basePath: basePath}
-	sub := router.PathPrefix(basePath).Subrouter()
-	if basePath != "" && basePath != "/" {
-		sub.HandleFunc("", page.Read(s.index))
+	for _, opt := range opts {
+		opt(s)
 	}
-	sub.HandleFunc("/", page.Read(s.index))
+	sub := router.PathPrefix(basePath).Subrouter()
+	read := page.Authenticate(s.auth, s.log, page.Read(s.index))
+	if basePath != "" && basePath != "/" {
+		sub.HandleFunc("", read)
+	}
+	sub.HandleFunc("/", read)
 	return s
 }
 

@@ -284,7 +284,7 @@ func TestStateNames(t *testing.T) {
 	}{
 		{goka.ProcStateIdle, "idle", "idle"},
 		{goka.ProcStateRunning, "running", "recovering"},
-		{goka.ViewStateRunning, "stopping", "running"},
+		{goka.State(goka.ViewStateRunning), "stopping", "running"},
 		{goka.State(42), "state-42", "state-42"},
 	}
 	for _, tc := range tests {

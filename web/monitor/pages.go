@@ -66,7 +66,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 			Index: i,
 			Name:  v.Topic(),
 			Href:  page.URL(s.basePath, "view", strconv.Itoa(i)),
-			State: viewState(v.CurrentState()),
+			State: viewState(goka.State(v.CurrentState())),
 		})
 	}
 	page.Render(w, s.log, http.StatusOK, data, indexFiles...)
@@ -97,7 +97,7 @@ func (s *Server) viewPage(w http.ResponseWriter, r *http.Request) {
 	v := views[idx]
 	href := page.URL(s.basePath, "view", strconv.Itoa(idx))
 	data := s.details("view", fmt.Sprintf("View %s", v.Topic()), idx, s.menu(processors, views, href))
-	data.State = viewState(v.CurrentState())
+	data.State = viewState(goka.State(v.CurrentState()))
 	page.Render(w, s.log, http.StatusOK, data, detailsFiles...)
 }
 
@@ -163,11 +163,11 @@ var (
 		goka.ProcStateStopped:  "stopped",
 	}
 	viewStates = map[goka.State]string{
-		goka.ViewStateIdle:         "idle",
-		goka.ViewStateInitializing: "initializing",
-		goka.ViewStateConnecting:   "connecting",
-		goka.ViewStateCatchUp:      "recovering",
-		goka.ViewStateRunning:      "running",
+		goka.State(goka.ViewStateIdle):         "idle",
+		goka.State(goka.ViewStateInitializing): "initializing",
+		goka.State(goka.ViewStateConnecting):   "connecting",
+		goka.State(goka.ViewStateCatchUp):      "recovering",
+		goka.State(goka.ViewStateRunning):      "running",
 	}
 )
 

@@ -23,9 +23,18 @@
 // styles are compiled into the binary: the pages load nothing from elsewhere.
 // An index that is not a number or out of range answers 404 (goka lets the
 // index equal to the count through and fails on it).
+//
+// # Security
+//
+// The pages show the topics, groups, partitions and offsets of the program,
+// and collecting stats costs work: serve them on a trusted network only
+// (bind to localhost, or put them behind a proxy that authenticates), and
+// give WithAuthenticator to check every request. Nothing here changes state,
+// and every route answers only GET and HEAD.
 package monitor
 
 import (
+	"net/http"
 	"sync"
 	"time"
 
@@ -46,6 +55,7 @@ const pollInterval = 2 * time.Second
 type Server struct {
 	log      goka.Logger
 	basePath string
+	auth     func(*http.Request) error
 
 	mu         sync.RWMutex
 	processors []*goka.Processor
@@ -55,10 +65,22 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithLogger sets the logger of template errors; the default is
-// goka.DefaultLogger().
+// WithLogger sets the logger of template errors and refused requests; the
+// default is goka.DefaultLogger().
 func WithLogger(l goka.Logger) Option {
 	return func(s *Server) { s.log = l }
+}
+
+// WithAuthenticator makes every route (the pages, the data and the script alike: a page that needs credentials
+// should not half load) call auth first and serve the
+// request only when it returns nil. A refusal answers 401 Unauthorized, or
+// 403 Forbidden when the error wraps fs.ErrPermission; an error that is also
+// an http.Handler answers the request itself (to send WWW-Authenticate, say).
+// The error is logged, not shown. auth is called concurrently. It is also the
+// place to check r.Host against the names the server is meant to be reached
+// by, which defeats DNS rebinding.
+func WithAuthenticator(auth func(*http.Request) error) Option {
+	return func(s *Server) { s.auth = auth }
 }
 
 // NewServer mounts the monitor on router under basePath.
@@ -69,14 +91,19 @@ func NewServer(basePath string, router *mux.Router, opts ...Option) *Server {
 	}
 	sub := router.PathPrefix(basePath).Subrouter()
 	if basePath != "" && basePath != "/" {
-		sub.HandleFunc("", page.Read(s.index))
+		sub.HandleFunc("", s.read(s.index))
 	}
-	sub.HandleFunc("/", page.Read(s.index))
-	sub.HandleFunc("/processor/{idx}", page.Read(s.processorPage))
-	sub.HandleFunc("/view/{idx}", page.Read(s.viewPage))
-	sub.HandleFunc("/data/{kind}/{idx}", page.Read(s.data))
-	sub.HandleFunc("/static/monitor.js", page.Read(serveScript))
+	sub.HandleFunc("/", s.read(s.index))
+	sub.HandleFunc("/processor/{idx}", s.read(s.processorPage))
+	sub.HandleFunc("/view/{idx}", s.read(s.viewPage))
+	sub.HandleFunc("/data/{kind}/{idx}", s.read(s.data))
+	sub.HandleFunc("/static/monitor.js", s.read(serveScript))
 	return s
+}
+
+// read guards a route: authenticated, GET and HEAD only.
+func (s *Server) read(h http.HandlerFunc) http.HandlerFunc {
+	return page.Authenticate(s.auth, s.log, page.Read(h))
 }
 
 // BasePath returns the path the server is mounted under.

@@ -11,6 +11,13 @@
 //
 // An unknown source or an absent key answers 404, a failing getter 500, each
 // with the page and a message, so that scripts can tell the cases apart.
+//
+// # Security
+//
+// Whoever reaches the page reads any key of every source attached: serve it
+// on a trusted network only (bind to localhost, or put it behind a proxy that
+// authenticates), and give WithAuthenticator to check every request. Nothing
+// here changes state, and every route answers only GET and HEAD.
 package query
 
 import (
@@ -37,6 +44,7 @@ type Server struct {
 	log       goka.Logger
 	basePath  string
 	humanizer Humanizer
+	auth      func(*http.Request) error
 
 	mu      sync.RWMutex
 	sources map[string]goka.Getter
@@ -45,8 +53,8 @@ type Server struct {
 // Option configures a Server.
 type Option func(*Server)
 
-// WithLogger sets the logger of template errors; the default is
-// goka.DefaultLogger().
+// WithLogger sets the logger of template errors and refused requests; the
+// default is goka.DefaultLogger().
 func WithLogger(l goka.Logger) Option {
 	return func(s *Server) { s.log = l }
 }
@@ -54,6 +62,17 @@ func WithLogger(l goka.Logger) Option {
 // WithHumanizer sets how values are shown; the default is DefaultHumanizer.
 func WithHumanizer(h Humanizer) Option {
 	return func(s *Server) { s.humanizer = h }
+}
+
+// WithAuthenticator makes every route (the form and every read) call auth first and serve the
+// request only when it returns nil. A refusal answers 401 Unauthorized, or
+// 403 Forbidden when the error wraps fs.ErrPermission; an error that is also
+// an http.Handler answers the request itself (to send WWW-Authenticate, say).
+// The error is logged, not shown. auth is called concurrently. It is also the
+// place to check r.Host against the names the server is meant to be reached
+// by, which defeats DNS rebinding.
+func WithAuthenticator(auth func(*http.Request) error) Option {
+	return func(s *Server) { s.auth = auth }
 }
 
 // NewServer mounts the query page on router under basePath.
@@ -68,12 +87,13 @@ func NewServer(basePath string, router *mux.Router, opts ...Option) *Server {
 		opt(s)
 	}
 	sub := router.PathPrefix(basePath).Subrouter()
+	read := func(h http.HandlerFunc) http.HandlerFunc { return page.Authenticate(s.auth, s.log, page.Read(h)) }
 	if basePath != "" && basePath != "/" {
-		sub.HandleFunc("", page.Read(s.index))
+		sub.HandleFunc("", read(s.index))
 	}
-	sub.HandleFunc("/", page.Read(s.index))
-	sub.HandleFunc("/{name}", page.Read(s.source))
-	sub.HandleFunc("/{name}/{key:.*}", page.Read(s.key))
+	sub.HandleFunc("/", read(s.index))
+	sub.HandleFunc("/{name}", read(s.source))
+	sub.HandleFunc("/{name}/{key:.*}", read(s.key))
 	return s
 }
 

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -58,7 +59,10 @@ func TestEveryComponentPageParsesOnTheSkeleton(t *testing.T) {
 func TestLoadTemplatesReadsThroughDefaultLoader(t *testing.T) {
 	old := DefaultLoader
 	t.Cleanup(func() { DefaultLoader = old })
-	DefaultLoader = mapLoader{"a.html": `<p>{{template "x" .}}</p>`, "b.html": `{{define "x"}}hello {{.}}{{end}}`}
+	DefaultLoader = NewFSLoader(fstest.MapFS{
+		"a.html": {Data: []byte(`<p>{{template "x" .}}</p>`)},
+		"b.html": {Data: []byte(`{{define "x"}}hello {{.}}{{end}}`)},
+	})
 
 	tmpl, err := LoadTemplates("a.html", "b.html")
 	require.NoError(t, err)
@@ -69,18 +73,7 @@ func TestLoadTemplatesReadsThroughDefaultLoader(t *testing.T) {
 	_, err = LoadTemplates("a.html", "missing.html")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 
-	DefaultLoader = mapLoader{"bad.html": `{{if}}`}
+	DefaultLoader = NewFSLoader(fstest.MapFS{"bad.html": {Data: []byte(`{{if}}`)}})
 	_, err = LoadTemplates("bad.html")
 	require.ErrorContains(t, err, "parse bad.html")
-}
-
-// mapLoader serves templates from memory.
-type mapLoader map[string]string
-
-func (m mapLoader) LoadTemplates(filename string) (string, error) {
-	text, ok := m[filename]
-	if !ok {
-		return "", fs.ErrNotExist
-	}
-	return text, nil
 }

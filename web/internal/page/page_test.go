@@ -1,11 +1,13 @@
 package page
 
 import (
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/seed-b2c684ed/goka/web/templates"
 	"github.com/stretchr/testify/assert"
@@ -71,25 +73,26 @@ func (l *logs) Printf(format string, v ...interface{}) {
 	l.lines = append(l.lines, format)
 }
 
-type mapLoader map[string]string
-
-func (m mapLoader) LoadTemplates(name string) (string, error) {
-	if text, ok := m[name]; ok {
-		return text, nil
+// memLoader serves templates from memory, under the names the template
+// loader looks them up by (the last directory and the file name).
+func memLoader(files map[string]string) *templates.EmbedLoader {
+	fsys := fstest.MapFS{}
+	for name, text := range files {
+		fsys[path.Join(filepath.Base(filepath.Dir(name)), filepath.Base(name))] = &fstest.MapFile{Data: []byte(text)}
 	}
-	return "", fs.ErrNotExist
+	return templates.NewFSLoader(fsys)
 }
 
 func TestRender(t *testing.T) {
 	old := templates.DefaultLoader
 	t.Cleanup(func() { templates.DefaultLoader = old })
-	templates.DefaultLoader = mapLoader{
+	templates.DefaultLoader = memLoader(map[string]string{
 		templates.BaseTemplates[0]: `<p>{{.Title}}</p>{{template "content" .}}`,
 		templates.BaseTemplates[1]: ``,
 		templates.BaseTemplates[2]: ``,
 		"ok.html":                  `{{define "content"}}ok{{end}}`,
 		"fails.html":               `{{define "content"}}{{.Missing}}{{end}}`,
-	}
+	})
 
 	rec := httptest.NewRecorder()
 	Render(rec, &logs{}, http.StatusNotFound, Page{Title: "<t>"}, "ok.html")

@@ -1,0 +1,84 @@
+package goka
+
+// heldWrite is one effect of a callback (a table write, an emit or a
+// loopback) kept until the callback returns. Sent at once, the first effects
+// of a callback that then fails would be in Kafka while its message is not
+// committed, and every retry of the message would add them again.
+type heldWrite struct {
+	topic   string
+	key     string
+	data    []byte
+	headers Headers
+	// table marks a group table write, whose acknowledged offset the
+	// partition tracks.
+	table bool
+}
+
+// hold keeps w until the callback returns and reports true; once the
+// callback has returned (a goroutine it started writes), it reports false
+// and the caller sends w at once. The writes are held in a slice of the
+// partition, reused from message to message, so holding allocates nothing
+// once it has grown.
+func (c *messageContext) hold(w heldWrite) bool {
+	pp := c.pp
+	pp.heldMu.Lock()
+	defer pp.heldMu.Unlock()
+	if c.returned.Load() {
+		return false
+	}
+	pp.held = append(pp.held, w)
+	if w.table {
+		// Under the lock: release reads them once the callback ended.
+		c.wroteTable = true
+		c.tableValue = w.data
+	}
+	return true
+}
+
+// endCallback marks the callback as returned: later writes are no longer
+// held, so the held slice belongs to the partition goroutine again.
+func (c *messageContext) endCallback() {
+	c.pp.heldMu.Lock()
+	c.returned.Store(true)
+	c.pp.heldMu.Unlock()
+}
+
+// release ends a callback that succeeded: the row it left goes to the local
+// table, then its writes are sent in the order it made them. A failed local
+// write sends nothing.
+func (c *messageContext) release() error {
+	c.endCallback()
+	pp := c.pp
+	held := pp.held
+	defer func() {
+		clear(held) // drop the references to keys and values
+		pp.held = held[:0]
+		if cap(held) > maxKeptHeld {
+			pp.held = nil // one callback's burst is not kept for good
+		}
+	}()
+	if c.wroteTable {
+		if err := c.applyTable(c.tableValue); err != nil {
+			return err
+		}
+	}
+	for i := range held {
+		w := &held[i]
+		if w.table {
+			c.writeTable(w.data, w.headers)
+		} else {
+			c.produce(w.topic, w.key, w.data, w.headers)
+		}
+	}
+	return nil
+}
+
+// discard ends a callback that failed: nothing it wrote is applied or sent.
+func (c *messageContext) discard() {
+	c.endCallback()
+	clear(c.pp.held)
+	c.pp.held = c.pp.held[:0]
+}
+
+// maxKeptHeld bounds the held slice kept between callbacks.
+const maxKeptHeld = 1024
