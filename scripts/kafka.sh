@@ -399,23 +399,39 @@ cmd_start() {
 	write_config
 	format_storage
 
-	local started=$SECONDS
-	launch "$KAFKA_HEAP_OPTS"
-	pid="$LAUNCHED_PID"
-	log "started Kafka $KAFKA_VERSION (pid $pid), waiting for $BROKER"
+	local started=$SECONDS probe="" probed=0 attempt mark
+	for attempt in 1 2 3; do
+		mark="$(wc -l <"$LOG_DIR/server.log" 2>/dev/null || echo 0)"
+		launch "$KAFKA_HEAP_OPTS"
+		pid="$LAUNCHED_PID"
+		log "started Kafka $KAFKA_VERSION (pid $pid), waiting for $BROKER"
 
-	# The probe compiles while the JVM starts.
-	local probe=""
-	if build_probe; then
-		probe="$KAFKA_DATA/bin/kafkaprobe"
-	else
-		log "no Go toolchain for the metadata probe: waiting for the port and the start log line"
-	fi
-	if ! wait_ready "$pid" "$probe"; then
+		# The probe compiles while the JVM starts.
+		if ((!probed)); then
+			probed=1
+			if build_probe; then
+				probe="$KAFKA_DATA/bin/kafkaprobe"
+			else
+				log "no Go toolchain for the metadata probe: waiting for the port and the start log line"
+			fi
+		fi
+		if wait_ready "$pid" "$probe"; then
+			break
+		fi
 		# Leave no half-started broker behind to hold the ports.
 		cmd_stop
+		# A port inside the kernel's ephemeral range (32768-60999 by
+		# default) can be the source port of some outgoing connection at
+		# the moment the broker binds it, even the broker's own connection
+		# to its controller; it is free again a moment later.
+		if ((attempt < 3)) &&
+			[[ "$(tail -n +"$((mark + 1))" "$LOG_DIR/server.log" 2>/dev/null)" == *"Address already in use"* ]]; then
+			log "a port was in use when Kafka bound it ($KAFKA_PORT and $KAFKA_CONTROLLER_PORT against the ephemeral range $(tr '\t' - </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)); starting again"
+			sleep 1
+			continue
+		fi
 		die "Kafka did not start, see $LOG_DIR"
-	fi
+	done
 	log "ready after $((SECONDS - started))s; logs in $LOG_DIR"
 	printf '%s\n' "$BROKER"
 }
