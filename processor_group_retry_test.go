@@ -59,9 +59,7 @@ func TestProcessorRetriesGroupFailures(t *testing.T) {
 
 	builder, group := flakyGroupBuilder(env.config, 3)
 	proc := env.processor(countingGraph(), storage.MemoryBuilder(),
-		WithConsumerGroupBuilder(builder), WithBackoffBuilder(func() (Backoff, error) {
-			return NewSimpleBackoff(10*time.Millisecond, 50*time.Millisecond), nil
-		}))
+		WithConsumerGroupBuilder(builder))
 	r := env.start(proc)
 	eventually(t, "every key counted after the group recovered", func() bool { return hasCounts(proc, uniformCounts(10, 3)) })
 	require.GreaterOrEqual(t, group.calls.Load(), int32(4), "Consume was called again after each failure")
@@ -77,8 +75,7 @@ func TestProcessorGivesUpOnLastingGroupFailures(t *testing.T) {
 
 	builder, group := flakyGroupBuilder(env.config, -1)
 	proc := env.processor(countingGraph(), storage.MemoryBuilder(),
-		WithConsumerGroupBuilder(builder), groupRetryTimeout(300*time.Millisecond),
-		WithBackoffBuilder(func() (Backoff, error) { return NewSimpleBackoff(10*time.Millisecond, 50*time.Millisecond), nil }))
+		WithConsumerGroupBuilder(builder), groupRetryTimeout(time.Second))
 	r := env.start(proc)
 	err := r.wait(t)
 	require.ErrorIs(t, err, sarama.ErrOutOfBrokers)
