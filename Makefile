@@ -3,11 +3,13 @@ GO        ?= go
 PKGS      ?= ./...
 FUZZTIME  ?= 60s
 
-.PHONY: test vet unit examples browsertest generate bench fuzz kafka-install kafka-start kafka-stop systemtest
+.PHONY: test vet unit examples browsertest generate bench fuzz kafka-install kafka-start kafka-stop \
+	kafka-cluster-start kafka-cluster-stop systemtest systemtest-single systemtest-cluster
 
 # Everything: static checks, the unit and integration tests, every example
 # run on the embedded broker, the monitor page in a real browser, and the
-# system tests against a real Kafka broker that the project's script installs.
+# system tests against a real Kafka broker and a three-broker cluster that the
+# project's script installs.
 test: vet unit examples browsertest systemtest
 
 # The tester's QueueTracker.Seek(int64) is goka's signature, which vet's
@@ -44,6 +46,9 @@ browsertest:
 KAFKA      ?= scripts/kafka.sh
 KAFKA_PORT ?= 9092
 export KAFKA_PORT
+# The cluster's client ports are KAFKA_CLUSTER_PORT and the next two.
+KAFKA_CLUSTER_PORT ?= 29092
+export KAFKA_CLUSTER_PORT
 
 kafka-install:
 	$(KAFKA) install
@@ -51,18 +56,53 @@ kafka-start:
 	$(KAFKA) start
 kafka-stop:
 	$(KAFKA) stop
+kafka-cluster-start:
+	$(KAFKA) cluster-start
+kafka-cluster-stop:
+	$(KAFKA) cluster-stop
 
-# A fresh broker, the system tests, and the broker stopped even when they
-# fail. Without Java they are skipped loudly, unless REQUIRE_KAFKA=1.
+# SYSTEMTEST_FLAGS go to both go test runs, e.g. -v for the scenarios'
+# summaries (loss and duplicate counts, failover times).
+SYSTEMTEST_FLAGS ?=
+
+# The system tests: first those on a single broker, then the cluster's
+# (TestCluster*), one Kafka setup at a time so that a 2-core machine runs
+# either one JVM or three, never four. The second runs even when the first
+# failed. Without Java they are skipped loudly, unless REQUIRE_KAFKA=1.
 systemtest:
+	@status=0; \
+	$(MAKE) --no-print-directory systemtest-single || status=1; \
+	$(MAKE) --no-print-directory systemtest-cluster || status=1; \
+	exit $$status
+
+# A fresh broker, the single-broker system tests, and the broker stopped even
+# when they fail.
+systemtest-single:
 	@if ! command -v java >/dev/null 2>&1 && [ "$${REQUIRE_KAFKA:-}" != 1 ]; then \
 	  echo; echo "*** SYSTEM TESTS SKIPPED: java not found (Kafka needs Java 17+). REQUIRE_KAFKA=1 makes this a failure. ***"; echo; \
 	  exit 0; \
 	fi; \
 	$(KAFKA) install && $(KAFKA) start || { $(KAFKA) stop; exit 1; }; \
 	status=0; \
-	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -race -count=1 -timeout 20m ./systemtest/... || status=$$?; \
+	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) KAFKA_CLUSTER_BROKERS= \
+	  $(GO) test -race -count=1 -timeout 20m $(SYSTEMTEST_FLAGS) -skip '^TestCluster' ./systemtest/... || status=$$?; \
 	$(KAFKA) stop; \
+	exit $$status
+
+# A fresh three-broker cluster (replication 3, min.insync.replicas 2), the
+# system tests that kill its leaders, and the cluster stopped even when they
+# fail.
+systemtest-cluster:
+	@if ! command -v java >/dev/null 2>&1 && [ "$${REQUIRE_KAFKA:-}" != 1 ]; then \
+	  echo; echo "*** CLUSTER SYSTEM TESTS SKIPPED: java not found (Kafka needs Java 17+). REQUIRE_KAFKA=1 makes this a failure. ***"; echo; \
+	  exit 0; \
+	fi; \
+	$(KAFKA) install || exit 1; \
+	brokers=$$($(KAFKA) cluster-start) || { $(KAFKA) cluster-stop; exit 1; }; \
+	status=0; \
+	KAFKA_BROKERS= KAFKA_CLUSTER_BROKERS=$$brokers \
+	  $(GO) test -race -count=1 -timeout 20m $(SYSTEMTEST_FLAGS) -run '^TestCluster' ./systemtest/... || status=$$?; \
+	$(KAFKA) cluster-stop; \
 	exit $$status
 
 generate:

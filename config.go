@@ -84,9 +84,56 @@ func DefaultConfig() *sarama.Config {
 	config.Producer.Flush.Bytes = defaultFlushBytes
 	config.Producer.Return.Successes = true
 	config.Producer.Return.Errors = true
-	config.Producer.Retry.Max = 10
+	// A send is retried for about 17 s in all (waits of 0.1, 0.2, 0.4, 0.8,
+	// then 1 s): long enough to ride through a leader failover on a
+	// replicated cluster (the brokers notice a dead one after
+	// broker.session.timeout.ms, 9 s by default, then elect a new leader),
+	// during which sarama's circuit breaker also refuses sends for 10 s. With
+	// sarama's 100 ms between a handful of retries, a send failed within a
+	// second of a leader's loss and stopped the processor that made it. Kafka's
+	// Java producer retries for up to 2 minutes (delivery.timeout.ms).
+	config.Producer.Retry.Max = defaultProducerRetries
+	config.Producer.Retry.BackoffFunc = producerRetryBackoff
+	// The producer does not retry a send whose partition has no known leader:
+	// it fails it as soon as its client's metadata refresh gives up. So the
+	// metadata refresh, too, is retried for about 16 s (waits of 0.25, 0.5,
+	// 1 s, then 2 s) instead of sarama's 0.75 s, which a leader election
+	// outlasts. A refresh that names a missing topic is never made by the
+	// library (topics are looked up in the full list), so missing topics are
+	// still reported at once.
+	config.Metadata.Retry.Max = defaultMetadataRetries
+	config.Metadata.Retry.BackoffFunc = metadataRetryBackoff
 
 	return config
+}
+
+// defaultProducerRetries and producerRetryBackoff make the producer's retry
+// budget, about 17 s.
+const defaultProducerRetries = 20
+
+// producerRetryBackoff doubles the wait from 100 ms up to 1 s.
+func producerRetryBackoff(retries, maxRetries int) time.Duration {
+	const first, most = 100 * time.Millisecond, time.Second
+	if retries < 1 {
+		return first
+	}
+	if retries > 4 {
+		return most
+	}
+	return min(first<<(retries-1), most)
+}
+
+// defaultMetadataRetries and metadataRetryBackoff make the metadata
+// refresh's retry budget, about 16 s.
+const defaultMetadataRetries = 10
+
+// metadataRetryBackoff doubles the wait from 250 ms up to 2 s.
+func metadataRetryBackoff(retries, maxRetries int) time.Duration {
+	const first, most = 250 * time.Millisecond, 2 * time.Second
+	if retries > 3 {
+		return most
+	}
+	return min(first<<max(retries, 0), most)
 }
 
 var (
@@ -154,7 +201,7 @@ func checkDeliveryConfig(config *sarama.Config) error {
 	case config.Net.MaxOpenRequests > 1:
 		return fmt.Errorf("%w: Producer.Idempotent needs Net.MaxOpenRequests = 1, not %d; set it, %s", errDelivery, config.Net.MaxOpenRequests, optOut)
 	case p.Retry.Max < 1:
-		return fmt.Errorf("%w: Producer.Idempotent needs Producer.Retry.Max >= 1, not %d; set it (DefaultConfig has 10), %s", errDelivery, p.Retry.Max, optOut)
+		return fmt.Errorf("%w: Producer.Idempotent needs Producer.Retry.Max >= 1, not %d; set it (DefaultConfig has %d), %s", errDelivery, p.Retry.Max, defaultProducerRetries, optOut)
 	case !config.Version.IsAtLeast(sarama.V0_11_0_0):
 		return fmt.Errorf("%w: Producer.Idempotent needs Version >= sarama.V0_11_0_0, not %s; set it (DefaultConfig has %s), %s", errDelivery, config.Version, sarama.V2_8_0_0, optOut)
 	}

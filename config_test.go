@@ -33,7 +33,17 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 64*1024, c.Producer.Flush.Bytes)
 	assert.True(t, c.Producer.Return.Successes)
 	assert.True(t, c.Producer.Return.Errors)
-	assert.Equal(t, 10, c.Producer.Retry.Max)
+	assert.Equal(t, defaultProducerRetries, c.Producer.Retry.Max)
+	var budget time.Duration
+	for retry := 1; retry <= c.Producer.Retry.Max; retry++ {
+		budget += c.Producer.Retry.BackoffFunc(retry, c.Producer.Retry.Max)
+	}
+	assert.True(t, budget >= 15*time.Second && budget <= 30*time.Second, "a send is retried for %s: a leader failover must fit, a dead cluster must not hang a send", budget)
+	budget = 0
+	for retry := range c.Metadata.Retry.Max {
+		budget += c.Metadata.Retry.BackoffFunc(retry, c.Metadata.Retry.Max)
+	}
+	assert.True(t, budget >= 10*time.Second && budget <= 30*time.Second, "a metadata refresh is retried for %s: a leader election must fit", budget)
 
 	// What goka leaves at sarama's defaults stays there.
 	s := sarama.NewConfig()

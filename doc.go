@@ -173,7 +173,9 @@ ends the restore or the follow of that table partition with an error naming
 the record's topic, partition, offset and key (a view's Run and a processor's
 Run return it; a view with WithViewAutoReconnect does not retry it); a read
 (Processor.Get, View.Get, Has, an iterator's Value) or an emit of an
-Emitter (its error, or its promise's) meeting one returns it. Errors reading a
+Emitter (its error, or its promise's) meeting one returns it. A Promise
+callback that panics when its send settles, in the producer's goroutine, is
+logged with its stack and the next callback runs. Errors reading a
 table, configuring a topic or reaching Kafka during start are returned by the
 constructors or by Run with the topic and partition at fault. The library
 never panics out of its goroutines, never calls os.Exit or log.Fatal, and

@@ -39,7 +39,25 @@ type claimOffsetsReader interface {
 
 // claimOffsets asks the group's coordinator for the committed offsets and
 // the partitions' leaders for their oldest and newest offsets.
-func (m *topicManager) claimOffsets(group string, claims map[string][]int32) (map[topicPartition]claimOffsets, error) {
+func (m *topicManager) claimOffsets(group string, claims map[string][]int32) (offsets map[topicPartition]claimOffsets, err error) {
+	defer func() {
+		if err != nil {
+			// The admin asks the leaders it has in its metadata, which a
+			// leader failover makes stale (NOT_LEADER, or a dead broker's
+			// refused connection) until something refreshes it, and the
+			// group's coordinator it has cached: refresh both for the retry.
+			topics := make([]string, 0, len(claims))
+			for topic := range claims {
+				topics = append(topics, topic)
+			}
+			if rerr := m.client.RefreshMetadata(topics...); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("refreshing the metadata of %v: %w", topics, rerr))
+			}
+			if rerr := m.client.RefreshCoordinator(group); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("looking up the coordinator of group %s: %w", group, rerr))
+			}
+		}
+	}()
 	committed, err := m.admin.ListConsumerGroupOffsets(group, claims)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the committed offsets of group %s: %w", group, err)
@@ -52,7 +70,7 @@ func (m *topicManager) claimOffsets(group string, claims map[string][]int32) (ma
 	if err != nil {
 		return nil, err
 	}
-	offsets := make(map[topicPartition]claimOffsets)
+	offsets = make(map[topicPartition]claimOffsets)
 	var errs []error
 	for topic, partitions := range claims {
 		for _, partition := range partitions {

@@ -387,15 +387,7 @@ func (p *Processor) consume(ctx context.Context) error {
 	}()
 	handler := &groupHandler{p: p}
 	topics := p.graph.streamTopics()
-	var consumeErr error
-	for ctx.Err() == nil {
-		if err := cg.Consume(ctx, topics, handler); err != nil {
-			if ctx.Err() == nil {
-				consumeErr = fmt.Errorf("processor %q: consuming from the group: %w", p.graph.Group(), err)
-			}
-			break
-		}
-	}
+	consumeErr := p.consumeSessions(ctx, cg, handler, topics)
 	closeErr := cg.Close()
 	<-errsDone
 	if closeErr != nil {

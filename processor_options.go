@@ -49,6 +49,11 @@ type Tester interface {
 const (
 	defaultPartitionChannelSize = 10
 	defaultBackoffResetTime     = time.Minute
+	// defaultGroupRetryTimeout covers a leader or coordinator failover on a
+	// replicated cluster (a dead broker is noticed after the brokers'
+	// broker.session.timeout.ms, 9 s by default, then a new leader is
+	// elected) while a cluster that is really gone still ends Run soon.
+	defaultGroupRetryTimeout = 15 * time.Second
 )
 
 // DefaultProcessorStoragePath returns the directory a processor keeps its
@@ -85,6 +90,9 @@ type poptions struct {
 	// stopTimeout is the deadline of a partition's stop (see
 	// WithPartitionStopTimeout); zero until applyOptions derives it.
 	stopTimeout time.Duration
+	// groupRetryTimeout bounds how long failed attempts to join or rejoin
+	// the consumer group are retried in a row before Run fails.
+	groupRetryTimeout time.Duration
 	// metrics is where the processor registers its collectors; nil: none.
 	metrics prometheus.Registerer
 
@@ -297,6 +305,7 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 	o.partitionChannelSize = defaultPartitionChannelSize
 	o.rebalanceCallback = DefaultRebalance
 	o.backoffResetTime = defaultBackoffResetTime
+	o.groupRetryTimeout = defaultGroupRetryTimeout
 	o.builders.storage = storage.DefaultBuilder(DefaultProcessorStoragePath(gg.Group()))
 
 	for _, opt := range opts {

@@ -122,9 +122,30 @@ func (p *Promise) finish(msg *sarama.ProducerMessage, err error) *Promise {
 	p.first, p.more = promiseCallback{}, nil
 	p.Unlock()
 
-	first.run(msg, err)
+	first.runGuarded(msg, err)
 	for _, cb := range more {
-		cb.run(msg, err)
+		cb.runGuarded(msg, err)
 	}
 	return p
+}
+
+// runGuarded runs a callback at the finish of a send, which happens in the
+// producer's goroutine: a panic there would end the process, so it is
+// logged, with the callback's stack, and the next callback runs. (A
+// callback registered after the finish runs in its caller's goroutine and
+// panics there, as any call does.)
+func (c promiseCallback) runGuarded(msg *sarama.ProducerMessage, err error) {
+	if c.empty() {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			topic := ""
+			if msg != nil {
+				topic = msg.Topic
+			}
+			defaultLogger.Printf("a promise callback panicked (topic %q): %v\n%s", topic, r, userStack())
+		}
+	}()
+	c.run(msg, err)
 }

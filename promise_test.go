@@ -133,3 +133,25 @@ func TestPromiseAllocations(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 1.0)
 }
+
+// TestPromiseCallbackPanicStaysInTheCallback: a callback that panics when
+// the send settles runs in the producer's goroutine, where a panic would end
+// the process; it is reported instead, and the callbacks after it still run.
+func TestPromiseCallbackPanicStaysInTheCallback(t *testing.T) {
+	p, finish := NewPromiseWithFinisher()
+	var after atomic.Bool
+	p.Then(func(error) { panic("user callback") })
+	p.Then(func(error) { after.Store(true) })
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		finish(nil, nil) // as the producer's settling goroutine does
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("finish did not return")
+	}
+	assert.True(t, after.Load(), "the callback after the panicking one ran")
+}

@@ -34,8 +34,13 @@ const skipMessage = "SYSTEM TESTS SKIPPED: " + EnvBrokers + " is not set. " +
 // BrokersFromEnv returns the addresses in KAFKA_BROKERS, or nil when it names
 // none.
 func BrokersFromEnv() []string {
+	return addrsFromEnv(EnvBrokers)
+}
+
+// addrsFromEnv splits the comma-separated addresses in the variable env.
+func addrsFromEnv(env string) []string {
 	var addrs []string
-	for _, a := range strings.Split(os.Getenv(EnvBrokers), ",") {
+	for _, a := range strings.Split(os.Getenv(env), ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			addrs = append(addrs, a)
 		}
@@ -49,10 +54,13 @@ func Required() bool {
 }
 
 // CheckEnvironment is meant for TestMain: it returns ErrNoBroker when a broker
-// is required but not named, so that the whole package fails before any test
-// runs, and otherwise writes the skip banner to w when no broker is named.
+// is required but neither the single broker nor the cluster is named, so that
+// the whole package fails before any test runs, and otherwise writes the skip
+// banner to w when no broker is named. A run that names only one of them runs
+// the tests of that one (make systemtest selects them with -run and -skip);
+// a test of the other skips, or fails under REQUIRE_KAFKA=1.
 func CheckEnvironment(w io.Writer) error {
-	if len(BrokersFromEnv()) > 0 {
+	if len(BrokersFromEnv()) > 0 || len(ClusterBrokersFromEnv()) > 0 {
 		return nil
 	}
 	if Required() {

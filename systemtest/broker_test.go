@@ -33,11 +33,13 @@ func TestCheckEnvironment(t *testing.T) {
 	tests := []struct {
 		name       string
 		brokers    string
+		cluster    string
 		require    string
 		wantErr    error
 		wantBanner bool
 	}{
 		{name: "broker named", brokers: "127.0.0.1:9092", require: "1"},
+		{name: "only the cluster named", cluster: "127.0.0.1:29092,127.0.0.1:29093", require: "1"},
 		{name: "no broker, not required", wantBanner: true},
 		{name: "no broker, required", require: "1", wantErr: systemtest.ErrNoBroker},
 		{name: "no broker, require not 1", require: "0", wantBanner: true},
@@ -45,6 +47,7 @@ func TestCheckEnvironment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv(systemtest.EnvBrokers, tt.brokers)
+			t.Setenv(systemtest.EnvClusterBrokers, tt.cluster)
 			t.Setenv(systemtest.EnvRequire, tt.require)
 			var out bytes.Buffer
 			err := systemtest.CheckEnvironment(&out)
@@ -57,6 +60,13 @@ func TestCheckEnvironment(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestEnvClusterBrokers(t *testing.T) {
+	t.Setenv(systemtest.EnvClusterBrokers, "127.0.0.1:29092, 127.0.0.1:29093,127.0.0.1:29094")
+	assert.Equal(t, []string{"127.0.0.1:29092", "127.0.0.1:29093", "127.0.0.1:29094"}, systemtest.ClusterBrokersFromEnv())
+	t.Setenv(systemtest.EnvClusterBrokers, "")
+	assert.Nil(t, systemtest.ClusterBrokersFromEnv())
 }
 
 func TestUniqueName(t *testing.T) {

@@ -29,12 +29,25 @@ const (
 // from the oldest offset (tests produce before a processor joins), offsets
 // committed five times a second, and the short timeouts above so that a
 // killed instance, a cut connection or a stopped broker shows within seconds.
+// Its producer gives up after three quick retries, so that a send to an
+// unreachable broker fails within the scenarios' deadlines.
 func FastConfig() *sarama.Config {
-	cfg := goka.DefaultConfig()
-	cfg.ClientID = "goka-systemtest"
-	cfg.Metadata.AllowAutoTopicCreation = false
+	cfg := fastTimeouts(goka.DefaultConfig())
 	cfg.Metadata.Retry.Max = 2
 	cfg.Metadata.Retry.Backoff = 200 * time.Millisecond
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Flush.Frequency = 5 * time.Millisecond
+	cfg.Producer.Retry.Max = 3
+	cfg.Producer.Retry.Backoff = 100 * time.Millisecond
+	return cfg
+}
+
+// fastTimeouts sets what FastConfig and ClusterConfig share: input streams
+// read from the oldest offset, frequent commits, and the short group and
+// network timeouts that make a lost member or broker show within seconds.
+func fastTimeouts(cfg *sarama.Config) *sarama.Config {
+	cfg.ClientID = "goka-systemtest"
+	cfg.Metadata.AllowAutoTopicCreation = false
 	cfg.Net.DialTimeout = dialTimeout
 	cfg.Net.WriteTimeout = writeTimeout
 	cfg.Net.ReadTimeout = readTimeout
@@ -48,11 +61,6 @@ func FastConfig() *sarama.Config {
 	cfg.Consumer.Group.Rebalance.Timeout = rebalanceTimeout
 	cfg.Consumer.Group.Rebalance.Retry.Max = 2
 	cfg.Consumer.Group.Rebalance.Retry.Backoff = 500 * time.Millisecond
-
-	cfg.Producer.RequiredAcks = sarama.WaitForAll
-	cfg.Producer.Flush.Frequency = 5 * time.Millisecond
-	cfg.Producer.Retry.Max = 3
-	cfg.Producer.Retry.Backoff = 100 * time.Millisecond
 	return cfg
 }
 

@@ -59,11 +59,25 @@ type cluster struct {
 	cfg     *sarama.Config
 	client  sarama.Client
 	admin   sarama.ClusterAdmin
+	// replication is the replication factor of the topics the test creates.
+	replication int16
 }
 
+// newCluster connects to the single broker of KAFKA_BROKERS.
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	brokers := systemtest.Brokers(t)
+	return connect(t, systemtest.Brokers(t), 1)
+}
+
+// newReplicatedCluster connects to the three brokers of KAFKA_CLUSTER_BROKERS;
+// the topics a test creates there are replicated to all three.
+func newReplicatedCluster(t *testing.T) *cluster {
+	t.Helper()
+	return connect(t, systemtest.ClusterBrokers(t), systemtest.ClusterReplication)
+}
+
+func connect(t *testing.T, brokers []string, replication int16) *cluster {
+	t.Helper()
 	cfg := systemtest.NewConfig()
 	client, err := sarama.NewClient(brokers, cfg)
 	require.NoError(t, err)
@@ -73,7 +87,7 @@ func newCluster(t *testing.T) *cluster {
 	// Closing the admin closes the client it was built from; the client's
 	// second Close just reports that it is closed already.
 	t.Cleanup(func() { _ = admin.Close() })
-	return &cluster{t: t, brokers: brokers, cfg: cfg, client: client, admin: admin}
+	return &cluster{t: t, brokers: brokers, cfg: cfg, client: client, admin: admin, replication: replication}
 }
 
 // createStream creates a delete-policy topic, deletes it at the end of the
@@ -89,7 +103,7 @@ func (c *cluster) createTopic(topic string, partitions int32, policy string) {
 	c.t.Helper()
 	require.NoError(c.t, c.admin.CreateTopic(topic, &sarama.TopicDetail{
 		NumPartitions:     partitions,
-		ReplicationFactor: 1,
+		ReplicationFactor: c.replication,
 		ConfigEntries:     map[string]*string{"cleanup.policy": &policy},
 	}, false))
 	c.deleteLater(topic)

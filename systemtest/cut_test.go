@@ -150,9 +150,11 @@ func TestConnectionCut(t *testing.T) {
 // sender calls EmitSync with unique values in a loop and records what each
 // call returned and how long the slowest took.
 type sender struct {
-	em   *goka.Emitter
-	quit chan struct{}
-	done chan struct{}
+	em     *goka.Emitter
+	prefix string        // of the values, which are prefix-n
+	every  time.Duration // between the starts of two calls
+	quit   chan struct{}
+	done   chan struct{}
 
 	mu       sync.Mutex
 	made     []string
@@ -164,14 +166,20 @@ type sender struct {
 }
 
 func startSender(em *goka.Emitter) *sender {
-	s := &sender{em: em, quit: make(chan struct{}), done: make(chan struct{})}
+	return startSenderEvery(em, "send", 20*time.Millisecond)
+}
+
+// startSenderEvery starts a sender whose values start with prefix, calling
+// EmitSync at most once per every.
+func startSenderEvery(em *goka.Emitter, prefix string, every time.Duration) *sender {
+	s := &sender{em: em, prefix: prefix, every: every, quit: make(chan struct{}), done: make(chan struct{})}
 	go s.loop()
 	return s
 }
 
 func (s *sender) loop() {
 	defer close(s.done)
-	ticker := time.NewTicker(20 * time.Millisecond)
+	ticker := time.NewTicker(s.every)
 	defer ticker.Stop()
 	for n := 0; ; n++ {
 		select {
@@ -179,7 +187,7 @@ func (s *sender) loop() {
 			return
 		case <-ticker.C:
 		}
-		id := fmt.Sprintf("send-%06d", n)
+		id := fmt.Sprintf("%s-%06d", s.prefix, n)
 		start := time.Now()
 		err := s.em.EmitSync(id, id)
 		took := time.Since(start)

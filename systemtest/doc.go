@@ -4,11 +4,16 @@
 // under the faults production sees.
 //
 // The tests find the broker through KAFKA_BROKERS, a comma-separated list of
-// addresses. `make systemtest` installs and starts a single-node Kafka 4.x with
-// scripts/kafka.sh, runs this package against it and stops the broker again.
-// Without KAFKA_BROKERS every test is skipped with a message saying so, unless
-// REQUIRE_KAFKA=1 (set in CI), which turns the skip into a failure: a CI run
-// must never pass because the broker was missing.
+// addresses, and the three-broker cluster of the TestCluster scenarios through
+// KAFKA_CLUSTER_BROKERS. `make systemtest` installs Kafka 4.x with
+// scripts/kafka.sh, starts a single node, runs the other tests against it and
+// stops it, then starts the cluster (`kafka.sh cluster-start`: three KRaft
+// nodes, each broker and controller, default.replication.factor=3,
+// min.insync.replicas=2, no unclean leader election), runs the TestCluster
+// scenarios and stops it. Without either variable every test is skipped with
+// a message saying so, unless REQUIRE_KAFKA=1 (set in CI), which turns the
+// skip into a failure: a CI run must never pass because the broker was
+// missing.
 //
 // # Scenarios
 //
@@ -28,7 +33,16 @@
 //   - the broker stopped and started again by scripts/kafka.sh on its data;
 //   - the group table's cleanup policy and partition count, and refusal of a
 //     mis-configured one;
-//   - recovery from a kept store reads only the table's delta.
+//   - recovery from a kept store reads only the table's delta;
+//   - on the cluster, with the library's default producer configuration:
+//     the broker leading most partitions of the group table, then of the
+//     input, killed with SIGKILL four times under a keyed load, started again
+//     and waited for until it is back in every ISR; the counts hold every
+//     acknowledged send, and the table topic's history holds every sum the
+//     processors built on (no acknowledged table write lost);
+//   - on the cluster, EmitSync from four goroutines while the topic's leader
+//     is killed twice: errors are allowed, every send reported as made is in
+//     the topic.
 //
 // The broker announces its own address, so the proxy cannot be put in front
 // of it by address alone; the clients of the cut scenario reach it through

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 
 	goka "github.com/seed-b2c684ed/goka"
@@ -38,8 +39,15 @@ type load struct {
 // stops it, and the test's cleanup does if the test did not.
 func startLoad(t *testing.T, brokers []string, topic string, keys, perTick int, every time.Duration) *load {
 	t.Helper()
-	em, err := goka.NewEmitter(brokers, goka.Stream(topic), new(codec.Int64),
-		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
+	return startLoadWith(t, brokers, systemtest.FastConfig(), systemtest.TopicManagerConfig(), topic, keys, perTick, every)
+}
+
+// startLoadWith is startLoad with an emitter configured by cfg and tmc.
+func startLoadWith(t *testing.T, brokers []string, cfg *sarama.Config, tmc *goka.TopicManagerConfig,
+	topic string, keys, perTick int, every time.Duration,
+) *load {
+	t.Helper()
+	em, err := goka.NewEmitter(brokers, goka.Stream(topic), new(codec.Int64), systemtest.EmitterOptions(cfg, tmc)...)
 	require.NoError(t, err)
 	l := &load{
 		em: em, keys: keys, perTick: perTick, every: every,

@@ -71,6 +71,9 @@ type counterGroup struct {
 	input      string
 	partitions int32
 	dir        string
+	// replicated runs the instances with -cluster: replicated tables and
+	// the library's producer defaults.
+	replicated bool
 }
 
 func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
@@ -83,6 +86,7 @@ func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
 		input:      systemtest.UniqueName(t, "input"),
 		partitions: partitions,
 		dir:        t.TempDir(),
+		replicated: c.replication > 1,
 	}
 	c.createStream(g.input, partitions)
 	c.deleteLater(string(tableOf(g.group)))
@@ -121,13 +125,17 @@ func (g *counterGroup) start(name string) *instance {
 	logFile, err := os.OpenFile(inst.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	require.NoError(g.t, err)
 	defer logFile.Close() // the child has its own descriptor
-	inst.cmd = exec.Command(g.bin,
+	args := []string{
 		"-brokers", strings.Join(g.brokers, ","),
 		"-group", g.group,
 		"-input", g.input,
 		"-dir", filepath.Join(g.dir, name),
 		"-name", name,
-	)
+	}
+	if g.replicated {
+		args = append(args, "-cluster")
+	}
+	inst.cmd = exec.Command(g.bin, args...)
 	inst.cmd.Stdout = inst
 	inst.cmd.Stderr = logFile
 	require.NoError(g.t, inst.cmd.Start())

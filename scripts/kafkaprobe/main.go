@@ -1,7 +1,9 @@
 // Command kafkaprobe exits 0 once a Kafka broker answers a metadata request
-// that lists at least one broker and a controller. scripts/kafka.sh uses it to
+// that lists at least one broker (or -min-brokers) and a controller. scripts/kafka.sh uses it to
 // tell a broker that listens from one that can serve clients: a KRaft broker
-// accepts connections before it has registered with its controller.
+// accepts connections before it has registered with its controller. The
+// cluster mode asks for all of its brokers: the metadata lists only those the
+// controller has registered and not fenced.
 package main
 
 import (
@@ -21,9 +23,10 @@ var errNoBrokers = errors.New("metadata lists no brokers")
 func main() {
 	brokers := flag.String("brokers", "127.0.0.1:9092", "comma-separated broker addresses")
 	timeout := flag.Duration("timeout", 2*time.Second, "deadline for the whole probe")
+	minBrokers := flag.Int("min-brokers", 1, "brokers the metadata must list")
 	flag.Parse()
 
-	if err := probe(strings.Split(*brokers, ","), *timeout); err != nil {
+	if err := probe(strings.Split(*brokers, ","), *timeout, *minBrokers); err != nil {
 		fmt.Fprintf(os.Stderr, "kafkaprobe: %v\n", err)
 		os.Exit(1)
 	}
@@ -31,7 +34,7 @@ func main() {
 
 // probe makes one attempt; the caller loops, so that it can also watch the
 // broker's process between attempts.
-func probe(addrs []string, timeout time.Duration) error {
+func probe(addrs []string, timeout time.Duration, minBrokers int) error {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V2_8_0_0
 	cfg.ClientID = "goka-kafkaprobe"
@@ -46,8 +49,10 @@ func probe(addrs []string, timeout time.Duration) error {
 	}
 	defer client.Close()
 
-	if len(client.Brokers()) == 0 {
+	if n := len(client.Brokers()); n == 0 {
 		return errNoBrokers
+	} else if n < minBrokers {
+		return fmt.Errorf("metadata lists %d brokers, want %d", n, minBrokers)
 	}
 	if _, err := client.Controller(); err != nil {
 		return fmt.Errorf("controller: %w", err)

@@ -12,7 +12,9 @@
 //	stopped          Run returned nil after SIGTERM or SIGINT; exit status 0
 //	failed: <error>  Run returned an error; exit status 1
 //
-// The library's log goes to stderr.
+// The library's log goes to stderr. With -cluster it runs as the cluster
+// scenarios need: tables replicated systemtest.ClusterReplication times, and
+// the library's own producer defaults (systemtest.ClusterConfig).
 package main
 
 import (
@@ -48,6 +50,7 @@ func run() int {
 	input := flag.String("input", "", "input stream of int64 deltas")
 	dir := flag.String("dir", "", "directory of the LevelDB tables")
 	name := flag.String("name", "counter", "instance name for the log")
+	cluster := flag.Bool("cluster", false, "replicated tables and the library's producer defaults, for the three-broker cluster")
 	flag.Parse()
 	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
@@ -60,7 +63,11 @@ func run() int {
 	gg := systemtest.CounterGraph(goka.Group(*group), goka.Stream(*input), func(string, int64) {
 		processed.Add(1)
 	})
-	opts := systemtest.ProcessorOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.DefaultBuilder(*dir))
+	cfg, tmc := systemtest.FastConfig(), systemtest.TopicManagerConfig()
+	if *cluster {
+		cfg, tmc = systemtest.ClusterConfig(), systemtest.ClusterTopicManagerConfig()
+	}
+	opts := systemtest.ProcessorOptions(cfg, tmc, storage.DefaultBuilder(*dir))
 	opts = append(opts,
 		goka.WithLogger(logger),
 		goka.WithClientID(*name),
