@@ -182,7 +182,9 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 			// Taken at once rather than at the next tick: a proof ends
 			// the recovery without another second's wait.
 			if a.gapChecked(r, time.Now()) {
-				return nil
+				// The recovery ends here: its last batch must be in the
+				// store, and a failed write must fail it.
+				return a.settle()
 			}
 		}
 	}
