@@ -13,8 +13,9 @@ import (
 )
 
 // emitterWorkload measures asynchronous emits until Finish returns, and
-// EmitSync's latency, each against a raw sarama async producer with the same
-// configuration doing the same.
+// EmitSync's latency, each against a raw sarama async producer doing the
+// same, once with the library's configuration and once with sarama's
+// defaults.
 func emitterWorkload(ctx context.Context, e *env) ([]result, error) {
 	s := e.opts.sizes
 	topic := e.name("emit")
@@ -27,15 +28,18 @@ func emitterWorkload(ctx context.Context, e *env) ([]result, error) {
 	raw := &measurement{name: "raw producer", run: func() (timing, error) { return e.rawProduce(ctx, topic, value) }}
 	libSync := &measurement{name: "EmitSync", run: func() (timing, error) { return e.emitSync(topic, value) }}
 	rawSync := &measurement{name: "raw producer, one at a time", run: func() (timing, error) { return e.rawProduceSync(ctx, topic, value) }}
-	if err := measureAll(e.opts.runs, lib, raw, libSync, rawSync); err != nil {
+	def := e.defaults()
+	rawDef := &measurement{name: "raw producer, sarama defaults", run: func() (timing, error) { return def.rawProduce(ctx, topic, value) }}
+	rawSyncDef := &measurement{name: "raw producer, one at a time, sarama defaults", run: func() (timing, error) { return def.rawProduceSync(ctx, topic, value) }}
+	if err := measureAll(e.opts.runs, lib, raw, rawDef, libSync, rawSync, rawSyncDef); err != nil {
 		return nil, err
 	}
 
 	async := newResult("emitter", "msgs/s", lib.best)
-	async.addBaseline("sarama async producer", raw.best)
+	async.addBaselinePair("sarama async producer", rawDef.best, raw.best)
 	async.Note = fmt.Sprintf("%d Emit calls, then Finish", s.EmitN)
 	sync := newResult("emitter-sync", "msgs/s", libSync.best)
-	sync.addBaseline("sarama async producer, 1 in flight", rawSync.best)
+	sync.addBaselinePair("sarama async producer, 1 in flight", rawSyncDef.best, rawSync.best)
 	sync.Note = fmt.Sprintf("%d sequential EmitSync calls; flush frequency %s", s.EmitSyncN, e.cfg.Producer.Flush.Frequency)
 	return []result{async, sync}, nil
 }

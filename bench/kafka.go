@@ -73,6 +73,29 @@ func benchConfig(flush time.Duration) *sarama.Config {
 	return cfg
 }
 
+// saramaDefaults is sarama's own configuration with only what a raw client
+// of the bench needs: groups start at the oldest offset, the consumer
+// reports errors, the producer reports successes (they are counted), and the
+// protocol version is the library's. A baseline run with it shows what the
+// client reaches when nothing is tuned for the library's needs (sarama
+// fetches 1 MiB per partition where the library fetches 256 KiB, and sends
+// at once where the library batches), so that a ratio is not flattered by a
+// baseline the library's own choices handicap.
+func saramaDefaults() *sarama.Config {
+	cfg := sarama.NewConfig()
+	cfg.Version = goka.DefaultConfig().Version
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Return.Errors = true
+	cfg.Producer.Return.Successes = true
+	return cfg
+}
+
+// defaults returns an env whose clients use sarama's defaults: the second
+// baseline of every raw client (see result.addBaselinePair).
+func (e *env) defaults() *env {
+	return e.withConfig(saramaDefaults())
+}
+
 // config returns a copy of the workload's configuration to change.
 func (e *env) config() *sarama.Config {
 	c := *e.cfg

@@ -33,18 +33,21 @@ func processorWorkload(ctx context.Context, e *env) ([]result, error) {
 
 	consumeOnly := &measurement{name: "raw consumer group", run: func() (timing, error) { return e.rawConsumerGroup(ctx, input) }}
 	pipeline := &measurement{name: "raw pipeline", run: func() (timing, error) { return e.rawPipeline(ctx, input) }}
+	def := e.defaults()
+	consumeOnlyDef := &measurement{name: "raw consumer group, sarama defaults", run: func() (timing, error) { return def.rawConsumerGroup(ctx, input) }}
+	pipelineDef := &measurement{name: "raw pipeline, sarama defaults", run: func() (timing, error) { return def.rawPipeline(ctx, input) }}
 	notes := map[string]bool{}
 	lib := &measurement{name: "processor", run: func() (timing, error) {
 		t, note, err := e.countingProcessor(ctx, input)
 		notes[note] = true
 		return t, err
 	}}
-	if err := measureAll(e.opts.runs, consumeOnly, pipeline, lib); err != nil {
+	if err := measureAll(e.opts.runs, consumeOnly, consumeOnlyDef, pipeline, pipelineDef, lib); err != nil {
 		return nil, err
 	}
 	r := newResult("processor", "msgs/s", lib.best)
-	r.addBaseline("sarama consume+produce", pipeline.best)
-	r.addBaseline("sarama consumer group only", consumeOnly.best)
+	r.addBaselinePair("sarama consume+produce", pipelineDef.best, pipeline.best)
+	r.addBaselinePair("sarama consumer group only", consumeOnlyDef.best, consumeOnly.best)
 	r.Note = strings.Join(slices.Sorted(maps.Keys(notes)), "; ")
 	return []result{r}, nil
 }

@@ -112,20 +112,22 @@ func (e *env) recovery(ctx context.Context, spec tableSpec) ([]result, error) {
 	}
 
 	consumer := &measurement{name: "raw consumer", run: func() (timing, error) { return e.rawRestore(ctx, table, spec.n) }}
+	def := e.defaults()
+	consumerDef := &measurement{name: "raw consumer, sarama defaults", run: func() (timing, error) { return def.rawRestore(ctx, table, spec.n) }}
 	db := &measurement{name: "raw goleveldb", run: func() (timing, error) { return e.rawLevelDB(spec, parts) }}
 	proc := &measurement{name: "processor", run: func() (timing, error) { return e.recoverProcessor(ctx, spec, group, input) }}
 	view := &measurement{name: "view", run: func() (timing, error) { return e.recoverView(ctx, spec, table) }}
-	if err := measureAll(e.opts.runs, consumer, db, proc, view); err != nil {
+	if err := measureAll(e.opts.runs, consumer, consumerDef, db, proc, view); err != nil {
 		return nil, err
 	}
 
 	note := fmt.Sprintf("%d table messages, %d keys, %d partitions", spec.n, spec.keys, parts)
 	rp := newResult(spec.name+"-processor", "msgs/s", proc.best)
-	rp.addBaseline("sarama consumer, all partitions", consumer.best)
+	rp.addBaselinePair("sarama consumer, all partitions", consumerDef.best, consumer.best)
 	rp.addBaseline("goleveldb batches", db.best)
 	rp.Note = note + "; Run to WaitForReady"
 	rv := newResult(spec.name+"-view", "msgs/s", view.best)
-	rv.addBaseline("sarama consumer, all partitions", consumer.best)
+	rv.addBaselinePair("sarama consumer, all partitions", consumerDef.best, consumer.best)
 	rv.addBaseline("goleveldb batches", db.best)
 	rv.Note = note + "; Run to WaitRecovered"
 	return []result{rp, rv}, nil

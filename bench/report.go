@@ -84,11 +84,11 @@ func writeJSON(path string, r *report) error {
 }
 
 // The table has one line per workload and one more per further baseline.
-const rowFormat = "%-20s %11s  %-34s %11s %6s %8s %8s %9s %9s\n"
+const rowFormat = "%-20s %11s  %-50s %11s %6s %8s %8s %9s %9s\n"
 
 func printHeader(w io.Writer) {
 	fmt.Fprintf(w, rowFormat, "workload", "rate", "baseline", "base rate", "ratio", "p50", "p99", "peak RSS", "ΔRSS")
-	fmt.Fprintln(w, strings.Repeat("-", 126))
+	fmt.Fprintln(w, strings.Repeat("-", 142))
 }
 
 func printResult(w io.Writer, r result) {

@@ -55,6 +55,22 @@ func TestAddBaselineRatio(t *testing.T) {
 	assert.Zero(t, r.Baselines[1].Ratio)
 }
 
+func TestAddBaselinePairPutsTheFasterFirst(t *testing.T) {
+	r := newResult("x", "msgs/s", timing{count: 100, elapsed: time.Second})
+	r.addBaselinePair("consumer", timing{count: 400, elapsed: time.Second}, timing{count: 200, elapsed: time.Second})
+	require.Len(t, r.Baselines, 2)
+	assert.Equal(t, "consumer (sarama defaults)", r.Baselines[0].Name)
+	assert.InDelta(t, 0.25, r.Baselines[0].Ratio, 1e-9)
+	assert.Equal(t, "consumer (library config)", r.Baselines[1].Name)
+	assert.InDelta(t, 0.5, r.Baselines[1].Ratio, 1e-9)
+
+	r = newResult("x", "msgs/s", timing{count: 100, elapsed: time.Second})
+	r.addBaselinePair("producer", timing{count: 200, elapsed: time.Second}, timing{count: 400, elapsed: time.Second})
+	assert.Equal(t, "producer (library config)", r.Baselines[0].Name)
+	assert.InDelta(t, 0.25, r.Baselines[0].Ratio, 1e-9)
+	assert.Equal(t, "producer (sarama defaults)", r.Baselines[1].Name)
+}
+
 func TestMeasureAllKeepsFastestAndHighestPeak(t *testing.T) {
 	var order []string
 	runs := []timing{

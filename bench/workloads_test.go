@@ -65,6 +65,29 @@ func TestWorkloadsRunAndCleanUp(t *testing.T) {
 		"durability-processor", "durability-emitter", "durability-emitter-sync",
 		"durability-processor-local", "durability-emitter-local", "durability-emitter-sync-local",
 	}, names)
+	// Every raw client of these rows ran twice, with sarama's defaults and
+	// with the library's configuration, and the first baseline, which the
+	// target ratios refer to, is the faster of the two.
+	paired := map[string]int{"emitter": 1, "emitter-sync": 1, "processor": 2, "recovery-processor": 1, "recovery-view": 1, "recovery-1m-processor": 1, "recovery-1m-view": 1}
+	for _, r := range rows {
+		pairs := 0
+		for i := 0; i < len(r.Baselines); i++ {
+			b := r.Baselines[i]
+			first, second := withDefaults, withLibrary
+			if strings.HasSuffix(b.Name, withLibrary) {
+				first, second = withLibrary, withDefaults
+			} else if !strings.HasSuffix(b.Name, withDefaults) {
+				continue
+			}
+			require.Greater(t, len(r.Baselines), i+1, r.Name)
+			other := r.Baselines[i+1]
+			assert.Equal(t, strings.TrimSuffix(b.Name, first)+second, other.Name, r.Name)
+			assert.GreaterOrEqual(t, b.Rate, other.Rate, r.Name+": the faster run comes first")
+			pairs++
+			i++
+		}
+		assert.Equal(t, paired[r.Name], pairs, r.Name)
+	}
 	for _, r := range rows {
 		if r.Name == "emitter-sync" {
 			require.NotNil(t, r.Latency)

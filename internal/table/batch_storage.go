@@ -27,6 +27,19 @@ type batchStorage struct {
 	// overlay holds the batch's writes by key once a read asked for them;
 	// nil until then.
 	overlay map[string]overlayEntry
+
+	// settle, when set, waits until the batch handed to the writer before
+	// this one is in the store: a read of the store, or a write around the
+	// batches, must come after it.
+	settle func() error
+}
+
+// settled waits for the batch in flight, if any.
+func (b *batchStorage) settled() error {
+	if b.settle == nil {
+		return nil
+	}
+	return b.settle()
 }
 
 // overlayEntry is the last write of a key in the current batch.
@@ -92,6 +105,9 @@ func (b *batchStorage) Get(key string) ([]byte, error) {
 		}
 		return append([]byte{}, e.value...), nil
 	}
+	if err := b.settled(); err != nil {
+		return nil, err
+	}
 	return b.st.Get(key)
 }
 
@@ -100,6 +116,9 @@ func (b *batchStorage) Has(key string) (bool, error) {
 	if e, ok := b.lookup(key); ok {
 		return !e.deleted, nil
 	}
+	if err := b.settled(); err != nil {
+		return false, err
+	}
 	return b.st.Has(key)
 }
 
@@ -107,6 +126,9 @@ func (b *batchStorage) Has(key string) (bool, error) {
 // iterator sees it. Data ahead of the stored offset is safe: after a crash
 // the records are applied again.
 func (b *batchStorage) writeData() error {
+	if err := b.settled(); err != nil {
+		return err
+	}
 	if b.batch.Len() == 0 {
 		return nil
 	}
@@ -135,7 +157,12 @@ func (b *batchStorage) IteratorWithRange(start, limit []byte) (storage.Iterator,
 }
 
 // GetOffset returns the offset of the last batch written.
-func (b *batchStorage) GetOffset(def int64) (int64, error) { return b.st.GetOffset(def) }
+func (b *batchStorage) GetOffset(def int64) (int64, error) {
+	if err := b.settled(); err != nil {
+		return 0, err
+	}
+	return b.st.GetOffset(def)
+}
 
 // SetOffset is refused: the partition writes offsets with their batches.
 func (b *batchStorage) SetOffset(int64) error {

@@ -66,7 +66,10 @@ func (p *Partition) consume(ctx context.Context, st storage.Storage, start, targ
 		bs:     batchStorage{st: st},
 	}
 	a.rec.Topic, a.rec.Partition = p.cfg.Topic, p.cfg.Partition
+	a.bs.settle = a.settle
 	a.idle.init(a.last, time.Now())
+	a.startWriter(st)
+	defer a.stopWriter()
 	checkCtx, cancelCheck := context.WithCancel(ctx)
 	a.checkCtx = checkCtx
 	defer func() {
@@ -92,9 +95,22 @@ type applier struct {
 	records int   // records applied since the last flush
 	last    int64 // offset of the last record applied
 
-	// Counters not yet published to the stats.
-	count, bytes int64
-	lastTs       time.Time
+	// The writer goroutine writes one batch while the loop fills the next:
+	// fetching and decoding overlap with the store's writes, which would
+	// otherwise add up (and a partition consumer that is not drained holds
+	// back the fetches of every partition on its broker). flight is the
+	// batch handed to it, untouched by the loop until its result came.
+	writes   chan *storage.Batch // unbuffered: one batch in flight at most
+	written  chan error          // the writer's answers; buffered, never blocks
+	writerWG sync.WaitGroup
+	flight   storage.Batch
+	inFlight bool
+	flightAt int64 // offset of flight's last record
+	failed   error // a write failed: every later flush returns it
+
+	// Counters not yet published to the stats: of the records applied
+	// since the last hand-off, and of the batch in flight.
+	pending, flightProgress progress
 
 	// idle is the recovery's watch over a consumer that delivers nothing;
 	// only ticks and gap checks' answers touch it, so the per-record path
@@ -134,7 +150,15 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 		if err := a.flush(); err != nil {
 			return err
 		}
+		var written <-chan error
+		if a.inFlight {
+			written = a.written
+		}
 		select {
+		case err := <-written:
+			if err := a.wrote(err); err != nil {
+				return err
+			}
 		case msg, ok := <-msgs:
 			if done, err := a.onMessage(msg, ok); done || err != nil {
 				return err
@@ -158,7 +182,9 @@ func (a *applier) run(ctx context.Context, tick <-chan time.Time) error {
 			// Taken at once rather than at the next tick: a proof ends
 			// the recovery without another second's wait.
 			if a.gapChecked(r, time.Now()) {
-				return nil
+				// The recovery ends here: its last batch must be in the
+				// store, and a failed write must fail it.
+				return a.settle()
 			}
 		}
 	}
@@ -195,7 +221,7 @@ func (a *applier) onMessage(msg *sarama.ConsumerMessage, ok bool) (done bool, er
 		return true, err
 	}
 	if a.target >= 0 && a.last+1 >= a.target {
-		return true, a.flush()
+		return true, a.flushAndWait()
 	}
 	if a.records >= a.p.cfg.MaxBatchRecords || a.bs.bytes >= a.p.cfg.MaxBatchBytes {
 		if err := a.flush(); err != nil {
@@ -230,54 +256,132 @@ func (a *applier) apply(msg *sarama.ConsumerMessage) error {
 	}
 	a.records++
 	a.last = msg.Offset
-	a.count++
-	a.bytes += int64(len(msg.Value))
-	a.lastTs = msg.Timestamp
+	a.pending.count++
+	a.pending.bytes += int64(len(msg.Value))
+	a.pending.lastTs = msg.Timestamp
 	return nil
 }
 
-// flush writes the batch together with the offset of its last record.
+// flush hands the batch, together with the offset of its last record, to
+// the writer, once the batch before it is written. It returns before the
+// write: settle waits for it.
 func (a *applier) flush() error {
 	if a.records == 0 {
-		return nil
+		return a.failed
+	}
+	if err := a.settle(); err != nil {
+		return err
 	}
 	a.bs.batch.SetOffset(a.last)
-	err := storage.WriteBatch(a.bs.st, &a.bs.batch)
+	a.flight, a.bs.batch = a.bs.batch, a.flight
 	a.bs.reset()
 	a.records = 0
-	if err != nil {
-		return fmt.Errorf("table: topic %q partition %d offset %d: write batch: %w", a.p.cfg.Topic, a.p.cfg.Partition, a.last, err)
-	}
-	a.publish()
+	a.inFlight, a.flightAt = true, a.last
+	a.flightProgress, a.pending = a.pending, progress{}
+	a.writes <- &a.flight
 	return nil
 }
 
-// publish hands the counters to the stats.
-func (a *applier) publish() {
+// flushAndWait writes the batch and returns once it is in the store.
+func (a *applier) flushAndWait() error {
+	if err := a.flush(); err != nil {
+		return err
+	}
+	return a.settle()
+}
+
+// settle waits for the batch in flight to be written; the Update's reads of
+// the store call it too, so that they see every record applied before.
+func (a *applier) settle() error {
+	if a.inFlight {
+		return a.wrote(<-a.written)
+	}
+	return a.failed
+}
+
+// wrote takes the writer's answer about the batch in flight.
+func (a *applier) wrote(err error) error {
+	a.inFlight = false
+	if err != nil && a.failed == nil {
+		a.failed = fmt.Errorf("table: topic %q partition %d offset %d: write batch: %w", a.p.cfg.Topic, a.p.cfg.Partition, a.flightAt, err)
+	}
+	if a.failed != nil {
+		return a.failed
+	}
+	a.publish(a.flightAt, &a.flightProgress)
+	return nil
+}
+
+// startWriter starts the goroutine that writes the batches to st.
+func (a *applier) startWriter(st storage.Storage) {
+	a.writes = make(chan *storage.Batch)
+	a.written = make(chan error, 1)
+	a.writerWG.Add(1)
+	go func() {
+		defer a.writerWG.Done()
+		for b := range a.writes {
+			a.written <- writeBatch(st, b)
+		}
+	}()
+}
+
+// stopWriter ends the writer once the batch in flight is written, so that
+// nothing of the loop outlives consume and the store holds every batch
+// handed over, whatever ended the loop.
+func (a *applier) stopWriter() {
+	close(a.writes)
+	a.writerWG.Wait()
+	if a.inFlight {
+		_ = a.wrote(<-a.written) // the loop already returned its error
+	}
+}
+
+// writeBatch writes b, turning a panic of the store into an error: it runs
+// on the writer's goroutine, where nothing else would recover it.
+func writeBatch(st storage.Storage, b *storage.Batch) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("storage panicked: %v", v)
+		}
+	}()
+	return storage.WriteBatch(st, b)
+}
+
+// progress counts records not yet published to the stats.
+type progress struct {
+	count, bytes int64
+	lastTs       time.Time
+}
+
+// publish hands the counters of pr to the stats and clears them; last is
+// the offset of the last record they count.
+func (a *applier) publish(last int64, pr *progress) {
 	now := a.p.cfg.Now()
 	hwm := a.pc.HighWaterMarkOffset()
 	s := &a.p.stats
 	a.p.statsMu.Lock()
 	defer a.p.statsMu.Unlock()
 	s.hwm = max(s.hwm, hwm)
-	if a.count == 0 {
+	if pr.count == 0 {
 		return
 	}
-	s.input.Count += a.count
-	s.input.Bytes += a.bytes
-	s.input.LastOffset = a.last
+	s.input.Count += pr.count
+	s.input.Bytes += pr.bytes
+	s.input.LastOffset = max(s.input.LastOffset, last)
 	if a.target >= 0 {
-		s.recovery.Offset = a.last
+		s.recovery.Offset = max(s.recovery.Offset, last)
 	}
-	s.lastRecord = a.lastTs
+	if pr.lastTs.After(s.lastRecord) {
+		s.lastRecord = pr.lastTs
+	}
 	s.lastMessage = now
-	a.count, a.bytes = 0, 0
+	*pr = progress{}
 }
 
 // onTick refreshes the stats and, during recovery, watches a consumer that
 // delivers nothing: see stall.go.
 func (a *applier) onTick(now time.Time) {
-	a.publish()
+	a.publish(a.last, &a.pending)
 	if a.target >= 0 {
 		a.watchIdle(now)
 	}
@@ -300,7 +404,7 @@ func (a *applier) consumerFailed(cerr *sarama.ConsumerError) error {
 		}
 	}
 	kerr := &KafkaError{Topic: a.p.cfg.Topic, Partition: a.p.cfg.Partition, Offset: a.last + 1, Op: "consume", Err: cause}
-	if err := a.flush(); err != nil {
+	if err := a.flushAndWait(); err != nil {
 		return errors.Join(kerr, err)
 	}
 	return kerr

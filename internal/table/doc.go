@@ -60,8 +60,12 @@
 // Config.MaxBatchRecords records or Config.MaxBatchBytes bytes, or as soon
 // as the consumer has no further record ready. Recovery therefore writes
 // large batches, a follower shows a new record at once, and memory stays
-// bounded whatever the size of the table. The Update sees its own writes:
-// the storage it gets reads through the batch.
+// bounded whatever the size of the table. A writer goroutine writes one
+// batch while the loop fills the next, so fetching and decoding overlap with
+// the store's writes; at most one batch is in flight, batches are written in
+// order, and Recover returns only after the last is written. The Update sees
+// its own writes: the storage it gets reads through the batch, and a read of
+// the store waits for the batch in flight.
 //
 // # Errors
 //
@@ -76,8 +80,11 @@
 // other (ErrBusy). Storage reads, Stats, TrackWrite and Signal may be called
 // from any goroutine at any time. Close may be called while Recover or
 // Follow run; they return promptly (a Kafka call already in progress is
-// waited for), and Close returns after them. The only goroutine the package
-// starts is a gap check running beside Recover's loop, so that the loop keeps
-// taking records and reporting while the check waits on Kafka; Recover waits
-// for it before returning, as it does for the partition consumer's.
+// waited for), and Close returns after them. The package starts two
+// goroutines beside the loop: the batch writer, and a gap check running
+// beside Recover's loop, so that the loop keeps taking records and reporting
+// while the check waits on Kafka. Recover and Follow wait for both before
+// returning (the writer after its batch in flight is written, whatever ended
+// the loop), as they do for the partition consumer's. A panic of the store
+// while writing becomes the loop's error.
 package table
