@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
+	"github.com/stretchr/testify/require"
 	"github.com/syndtr/goleveldb/leveldb"
 
 	"github.com/seed-b2c684ed/goka/storage"
@@ -123,5 +124,33 @@ func writeRaw(b *testing.B, db *leveldb.DB, records []*sarama.ConsumerMessage) {
 		if err := db.Write(&batch, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWipeLevelDB empties a dirty LevelDB store of 200k keys, as the
+// first start after a crash does.
+func BenchmarkWipeLevelDB(b *testing.B) {
+	const keys = 200_000
+	for range b.N {
+		b.StopTimer()
+		db, err := leveldb.OpenFile(b.TempDir(), nil)
+		require.NoError(b, err)
+		st, err := storage.New(db)
+		require.NoError(b, err)
+		var batch storage.Batch
+		for i := range keys {
+			batch.Set(fmt.Sprintf("key-%07d", i), []byte("value"))
+			if batch.Len() == 4096 || i == keys-1 {
+				require.NoError(b, storage.WriteBatch(st, &batch))
+				batch.Reset()
+			}
+		}
+		require.NoError(b, st.SetOffset(DirtyOffset))
+		p := newPartition(b, newFakeLog(testTopic, testPartition), keepOpen{Storage: st})
+		b.StartTimer()
+		require.NoError(b, p.wipe(context.Background(), st))
+		b.StopTimer()
+		require.NoError(b, p.Close())
+		require.NoError(b, st.Close())
 	}
 }

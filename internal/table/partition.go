@@ -329,7 +329,7 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 		}
 	}()
 	p.sig.SetState(Connecting)
-	pos, err := p.position(st)
+	pos, err := p.position(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -381,7 +381,7 @@ func (p *Partition) Follow(ctx context.Context) (rerr error) {
 	if !p.sig.IsState(Running) {
 		p.sig.SetState(Connecting)
 	}
-	pos, err := p.position(st)
+	pos, err := p.position(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -412,7 +412,7 @@ type position struct {
 // position decides where to start reading: after the stored offset, or at
 // the oldest offset when nothing is stored or the records after the stored
 // offset are gone (retention, compaction).
-func (p *Partition) position(st storage.Storage) (position, error) {
+func (p *Partition) position(ctx context.Context, st storage.Storage) (position, error) {
 	stored, err := st.GetOffset(noOffset)
 	if err != nil {
 		return position{}, p.errorf("read stored offset: %w", err)
@@ -426,7 +426,7 @@ func (p *Partition) position(st storage.Storage) (position, error) {
 		return position{}, &KafkaError{Topic: p.cfg.Topic, Partition: p.cfg.Partition, Offset: -1, Op: "look up high-water mark", Err: err}
 	}
 	if stored == DirtyOffset {
-		if err := p.wipe(st); err != nil {
+		if err := p.wipe(ctx, st); err != nil {
 			return position{}, err
 		}
 		return position{start: oldest, hwm: hwm}, nil
