@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -141,7 +140,7 @@ func (p *Processor) resumeInRange(session sarama.ConsumerGroupSession) error {
 		return nil
 	}
 	group := string(p.graph.Group())
-	offsets, err := retrySetup(session, func() (map[topicPartition]claimOffsets, error) {
+	offsets, err := retrySetup(session.Context(), retryAll, func() (map[topicPartition]claimOffsets, error) {
 		return reader.claimOffsets(group, claims)
 	}, func(err error) { p.log.Printf("checking the committed offsets against the topics, retrying: %v", err) })
 	if err != nil && session.Context().Err() != nil {
@@ -186,25 +185,4 @@ func (p *Processor) resumeInRange(session sarama.ConsumerGroupSession) error {
 		}
 	}
 	return nil
-}
-
-// retrySetup calls f until it succeeds, the session ends or
-// setupRetryTimeout passed, with the backoff of table restores in setup.
-func retrySetup[T any](session sarama.ConsumerGroupSession, f func() (T, error), retrying func(error)) (T, error) {
-	deadline := time.Now().Add(setupRetryTimeout)
-	backoff := NewSimpleBackoff(setupRetryStep, setupRetryMax)
-	for {
-		v, err := f()
-		if err == nil || session.Context().Err() != nil || time.Now().After(deadline) {
-			return v, err
-		}
-		retrying(err)
-		wait := time.NewTimer(max(backoff.Duration(), setupRetryStep))
-		select {
-		case <-wait.C:
-		case <-session.Context().Done():
-			wait.Stop()
-			return v, err
-		}
-	}
 }

@@ -333,26 +333,20 @@ func (r *lifecycleRig) run(line string) {
 		r.mu.Unlock()
 		// The follower starts its consumer in a goroutine of its own.
 		var pc *idlePartitionConsumer
-		deadline := time.Now().Add(10 * time.Second)
-		for pc == nil {
+		eventually(t, "a follower for "+line, func() bool {
 			r.mu.Lock()
+			defer r.mu.Unlock()
 			if r.follower != nil && !r.follower.closed.Load() {
 				pc = r.follower
 			}
-			r.mu.Unlock()
-			require.True(t, time.Now().Before(deadline), "no follower: %s", line)
-			time.Sleep(time.Millisecond)
-		}
+			return pc != nil
+		})
 		select {
 		case pc.msgs <- &sarama.ConsumerMessage{Topic: "lc-table", Partition: 0, Offset: offset, Key: []byte(f[2]), Value: []byte(f[3])}:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("the follower does not take records: %s", line)
 		}
-		deadline = time.Now().Add(10 * time.Second)
-		for r.pp.table.Stats().Input.LastOffset < offset {
-			require.True(t, time.Now().Before(deadline), "the follower did not apply %s", line)
-			time.Sleep(time.Millisecond)
-		}
+		eventually(t, "the follower to apply "+line, func() bool { return r.pp.table.Stats().Input.LastOffset >= offset })
 		r.printf("applied %d", offset)
 	case "table-count":
 		r.printf("%d table records read", r.pp.table.Stats().Input.Count)

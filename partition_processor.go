@@ -314,34 +314,13 @@ func (pp *PartitionProcessor) recover(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Bounds of the retries of a table restore during setup. A broker answers
-// NOT_LEADER_OR_FOLLOWER for a moment after it created a topic or loaded it
-// after a restart; a first deployment hits that on every new group table.
-const (
-	setupRetryStep    = 200 * time.Millisecond
-	setupRetryMax     = 2 * time.Second
-	setupRetryTimeout = 30 * time.Second
-)
-
 // recoverTable restores one table, retrying Kafka errors (not storage or
-// update errors) with a short backoff for up to setupRetryTimeout.
+// update errors) as setup retries them.
 func (pp *PartitionProcessor) recoverTable(ctx context.Context, t *table.Partition) error {
-	deadline := time.Now().Add(setupRetryTimeout)
-	backoff := NewSimpleBackoff(setupRetryStep, setupRetryMax)
-	for {
-		err := t.Recover(ctx)
-		if err == nil || !table.Retriable(err) || ctx.Err() != nil || time.Now().After(deadline) {
-			return err
-		}
-		pp.log.Printf("restoring a table failed, retrying: %v", err)
-		wait := time.NewTimer(max(backoff.Duration(), setupRetryStep))
-		select {
-		case <-wait.C:
-		case <-ctx.Done():
-			wait.Stop()
-			return err
-		}
-	}
+	_, err := retrySetup(ctx, table.Retriable, func() (struct{}, error) {
+		return struct{}{}, t.Recover(ctx)
+	}, func(err error) { pp.log.Printf("restoring a table failed, retrying: %v", err) })
+	return err
 }
 
 // goFollow keeps a table caught up until the partition stops, restarting
