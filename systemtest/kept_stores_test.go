@@ -1,0 +1,466 @@
+package systemtest_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	goka "github.com/seed-b2c684ed/goka"
+	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/systemtest"
+)
+
+// The scenarios of this file check, against the real group coordinator,
+// that a processor's local stores outlive its consumer group sessions: a
+// partition that stays on an instance, or changes role there, keeps its
+// store and restores nothing. The embedded broker's tests check the same in
+// the root package; here the rebalances take the real protocol's timing.
+
+// sessions records the partitions an instance was assigned in each of its
+// consumer group sessions, through its rebalance callback.
+type sessions struct {
+	mu   sync.Mutex
+	seen [][]int32
+}
+
+// callback is the processor's rebalance callback.
+func (s *sessions) callback(a goka.Assignment) {
+	parts := make([]int32, 0, len(a))
+	for p := range a {
+		parts = append(parts, p)
+	}
+	slices.Sort(parts)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = append(s.seen, parts)
+}
+
+// last returns the partitions of the latest session; nil before the first.
+func (s *sessions) last() []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.seen) == 0 {
+		return nil
+	}
+	return slices.Clone(s.seen[len(s.seen)-1])
+}
+
+// heldThroughout returns the partitions that were in every session so far.
+func (s *sessions) heldThroughout() (parts []int32, count int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := make(map[int32]int)
+	for _, session := range s.seen {
+		for _, p := range session {
+			held[p]++
+		}
+	}
+	for p, n := range held {
+		if n == len(s.seen) {
+			parts = append(parts, p)
+		}
+	}
+	slices.Sort(parts)
+	return parts, len(s.seen)
+}
+
+// peer is one processor instance of a scenario with its sessions.
+type peer struct {
+	name     string
+	proc     *goka.Processor
+	run      *run
+	sessions *sessions
+}
+
+// holds reports whether the peer's latest session holds exactly parts and
+// the peer is recovered: the session after a rebalance is under way.
+func (m *peer) holds(parts ...int32) bool {
+	return slices.Equal(m.sessions.last(), parts) && m.proc.Recovered()
+}
+
+// waitHolds waits until the peer's latest session holds exactly parts and
+// it is recovered, failing at once if its Run ended.
+func (m *peer) waitHolds(t *testing.T, parts ...int32) {
+	t.Helper()
+	waitFor(t, rebalanceDeadline, fmt.Sprintf("%s to hold partitions %v", m.name, parts), func() (bool, string) {
+		require.True(t, m.run.running(), "%s ended: %v", m.name, m.run.err)
+		return m.holds(parts...), fmt.Sprintf("holds %v, recovered %v", m.sessions.last(), m.proc.Recovered())
+	})
+}
+
+// startPeer starts a counter processor of group on input, with the
+// scenario clients' configuration, st for its stores and opts, and waits
+// until it is ready.
+func startPeer(t *testing.T, c *cluster, name string, graph *goka.GroupGraph, st storage.Builder, opts ...goka.ProcessorOption) *peer {
+	t.Helper()
+	m := &peer{name: name, sessions: new(sessions)}
+	opts = append(append(systemtest.ProcessorOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), st),
+		goka.WithLogger(testLogger{t, name}), goka.WithRebalanceCallback(m.sessions.callback)), opts...)
+	proc, err := goka.NewProcessor(c.brokers, graph, opts...)
+	require.NoError(t, err)
+	m.proc = proc
+	m.run = startProcessor(t, proc)
+	ctx, cancel := context.WithTimeout(context.Background(), rebalanceDeadline)
+	defer cancel()
+	require.NoError(t, proc.WaitForReadyContext(ctx), name)
+	return m
+}
+
+// stop stops the peer and requires a clean end of its Run.
+func (m *peer) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, m.run.stop(t), m.name)
+}
+
+// keptStores is a storage builder that hands back the same memory store for
+// the same topic and partition, as users write to reach their stores from
+// outside the processor; it counts the calls per topic and partition.
+type keptStores struct {
+	mu     sync.Mutex
+	stores map[string]storage.Storage
+	builds map[string]int
+}
+
+func newKeptStores() *keptStores {
+	return &keptStores{stores: make(map[string]storage.Storage), builds: make(map[string]int)}
+}
+
+func (k *keptStores) builder() storage.Builder {
+	return func(topic string, partition int32) (storage.Storage, error) {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		name := fmt.Sprintf("%s/%d", topic, partition)
+		k.builds[name]++
+		st, ok := k.stores[name]
+		if !ok {
+			st = storage.NewMemory()
+			k.stores[name] = st
+		}
+		return st, nil
+	}
+}
+
+// get reads key from the store of topic/partition: nil when there is no
+// such store or key.
+func (k *keptStores) get(topic string, partition int32, key string) []byte {
+	k.mu.Lock()
+	st := k.stores[fmt.Sprintf("%s/%d", topic, partition)]
+	k.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	v, err := st.Get(key)
+	if err != nil {
+		return nil
+	}
+	return v
+}
+
+// getInt64 is get of a counter row; -1 when there is none.
+func (k *keptStores) getInt64(topic string, partition int32, key string) int64 {
+	v := k.get(topic, partition, key)
+	if v == nil {
+		return -1
+	}
+	n, err := new(codec.Int64).Decode(v)
+	if err != nil {
+		return -1
+	}
+	return n.(int64)
+}
+
+// buildCount returns how often the builder was called for topic/partition.
+func (k *keptStores) buildCount(topic string, partition int32) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.builds[fmt.Sprintf("%s/%d", topic, partition)]
+}
+
+// countedBuilds wraps a builder and counts its calls per topic and
+// partition: a store built once was never closed and reopened.
+type countedBuilds struct {
+	inner storage.Builder
+	mu    sync.Mutex
+	n     map[string]int
+}
+
+func (c *countedBuilds) builder() storage.Builder {
+	return func(topic string, partition int32) (storage.Storage, error) {
+		c.mu.Lock()
+		c.n[fmt.Sprintf("%s/%d", topic, partition)]++
+		c.mu.Unlock()
+		return c.inner(topic, partition)
+	}
+}
+
+func (c *countedBuilds) count(topic string, partition int32) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[fmt.Sprintf("%s/%d", topic, partition)]
+}
+
+// partitionOfKey is the partition the library's default hasher sends key
+// to among n.
+func partitionOfKey(t *testing.T, key string, n int32) int32 {
+	t.Helper()
+	h := goka.DefaultHasher()()
+	_, err := h.Write([]byte(key))
+	require.NoError(t, err)
+	p := int32(h.Sum32()) % n
+	if p < 0 {
+		p = -p
+	}
+	return p
+}
+
+// emitInt64s sends perKey +1 messages to each of keys keys of topic and
+// waits for every acknowledgement.
+func emitInt64s(t *testing.T, c *cluster, topic string, keys, perKey int) {
+	t.Helper()
+	em, err := goka.NewEmitter(c.brokers, goka.Stream(topic), new(codec.Int64),
+		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
+	require.NoError(t, err)
+	for range perKey {
+		for k := range keys {
+			_, err := em.Emit(keyName(k), int64(1))
+			require.NoError(t, err)
+		}
+	}
+	require.NoError(t, em.Finish())
+}
+
+// uniform is want for keys keys counted n times each.
+func uniform(keys int, n int64) map[string]int64 {
+	want := make(map[string]int64, keys)
+	for k := range keys {
+		want[keyName(k)] = n
+	}
+	return want
+}
+
+// TestRecoverAheadTwoInstances runs two instances with WithRecoverAhead on
+// a one-partition input joined with a one-partition table, each with a
+// builder that hands back the same store for a partition. The group gives
+// the one partition to one of them; both must become ready (the second
+// instance once failed both with "open storage: storage: closed") and both
+// stores must hold the group table's row and the join's.
+func TestRecoverAheadTwoInstances(t *testing.T) {
+	start := time.Now()
+	c := newCluster(t)
+	group := systemtest.UniqueName(t, "group")
+	input := systemtest.UniqueName(t, "input")
+	users := systemtest.UniqueName(t, "users")
+	table := string(tableOf(group))
+	c.createStream(input, 1)
+	c.createTopic(users, 1, "compact")
+	c.deleteLater(table)
+	graph := func() *goka.GroupGraph {
+		return goka.DefineGroup(goka.Group(group),
+			goka.Input(goka.Stream(input), new(codec.Int64), func(ctx goka.Context, msg interface{}) {
+				var sum int64
+				if v := ctx.Value(); v != nil {
+					sum = v.(int64)
+				}
+				ctx.SetValue(sum + msg.(int64))
+			}),
+			goka.Join(goka.Table(users), new(codec.String)),
+			goka.Persist(new(codec.Int64)))
+	}
+
+	em, err := goka.NewEmitter(c.brokers, goka.Stream(users), new(codec.String),
+		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
+	require.NoError(t, err)
+	require.NoError(t, em.EmitSync(keyName(0), "alice"))
+	require.NoError(t, em.Finish())
+	const keys, perKey = 3, 2
+	emitInt64s(t, c, input, keys, perKey)
+
+	writer := startPeer(t, c, "writer", graph(), storage.MemoryBuilder())
+	c.waitConsumed(group, input, 1, writer.run)
+	writer.stop(t)
+
+	kept := []*keptStores{newKeptStores(), newKeptStores()}
+	var members []*peer
+	for i, k := range kept {
+		members = append(members, startPeer(t, c, fmt.Sprintf("instance %d", i), graph(), k.builder(), goka.WithRecoverAhead()))
+	}
+	for i, k := range kept {
+		m := members[i]
+		waitFor(t, rebalanceDeadline, m.name+" to hold the table's and the join's rows", func() (bool, string) {
+			require.True(t, m.run.running(), "%s ended: %v", m.name, m.run.err)
+			count := k.getInt64(table, 0, keyName(1))
+			user := string(k.get(users, 0, keyName(0)))
+			return m.proc.Recovered() && count == perKey && user == "alice",
+				fmt.Sprintf("recovered %v, count %d, user %q, sessions %v", m.proc.Recovered(), count, user, m.sessions.last())
+		})
+	}
+	// Exactly one of them holds the partition.
+	waitFor(t, rebalanceDeadline, "one instance to hold the partition", func() (bool, string) {
+		a, b := members[0].sessions.last(), members[1].sessions.last()
+		return len(a)+len(b) == 1, fmt.Sprintf("%v and %v", a, b)
+	})
+	for _, m := range members {
+		m.stop(t)
+	}
+	t.Logf("summary: two recover-ahead instances ready with the table's and the join's rows in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestHotStandbyTakeover runs two hot-standby instances over two
+// partitions. The second, with a builder that hands back the same store per
+// partition, keeps the partition it does not hold warm: its store shows
+// the rows the active instance writes after the second started. When the
+// active instance leaves, the second takes its partition over without
+// restoring a record (its table reads stay where following left them) and
+// without building the store again, and counts on from there exactly.
+func TestHotStandbyTakeover(t *testing.T) {
+	start := time.Now()
+	const partitions, keys = 2, 10
+	c := newCluster(t)
+	group := systemtest.UniqueName(t, "group")
+	input := systemtest.UniqueName(t, "input")
+	table := string(tableOf(group))
+	c.createStream(input, partitions)
+	c.deleteLater(table)
+	graph := func() *goka.GroupGraph {
+		return systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil)
+	}
+
+	emitInt64s(t, c, input, keys, 1)
+	// The group gives ranges of partitions to members sorted by peer ID,
+	// which starts with the client ID: the first keeps partition 0.
+	first := startPeer(t, c, "first", graph(), storage.MemoryBuilder(), goka.WithHotStandby(), goka.WithClientID("a-first"))
+	c.waitConsumed(group, input, partitions, first.run)
+	kept := newKeptStores()
+	second := startPeer(t, c, "second", graph(), kept.builder(), goka.WithHotStandby(), goka.WithClientID("b-second"))
+	first.waitHolds(t, 0)
+	second.waitHolds(t, 1)
+
+	emitInt64s(t, c, input, keys, 2)
+	c.waitConsumed(group, input, partitions, first.run, second.run)
+	const standby = int32(0) // held by the first, kept warm by the second
+	var key string
+	for k := 0; k < keys && key == ""; k++ {
+		if partitionOfKey(t, keyName(k), partitions) == standby {
+			key = keyName(k)
+		}
+	}
+	require.NotEmpty(t, key, "no key of partition %d", standby)
+	waitFor(t, consumeDeadline, "the standby store to hold the new row", func() (bool, string) {
+		n := kept.getInt64(table, standby, key)
+		return n == 3, fmt.Sprintf("%s is %d in the standby store", key, n)
+	})
+	// Every table record of the partition applied: what following read.
+	hwm := c.mustNewest(table, partitions)[standby]
+	var followed uint
+	waitFor(t, consumeDeadline, "the standby to catch up", func() (bool, string) {
+		s := second.proc.Stats().Group[standby]
+		if s == nil || s.TableStats == nil || s.TableStats.Input == nil {
+			return false, "no stats for the standby partition"
+		}
+		followed = s.TableStats.Input.Count
+		return s.TableStats.Input.LastOffset == hwm-1,
+			fmt.Sprintf("last offset %d of %d", s.TableStats.Input.LastOffset, hwm)
+	})
+	builds := kept.buildCount(table, standby)
+
+	first.stop(t)
+	tookOver := time.Now()
+	second.waitHolds(t, 0, 1)
+	took := time.Since(tookOver)
+	s := second.proc.Stats().Group[standby]
+	require.NotNil(t, s)
+	require.NotNil(t, s.TableStats)
+	assert.Equal(t, followed, s.TableStats.Input.Count, "taking over restores no record")
+	assert.Equal(t, builds, kept.buildCount(table, standby), "taking over keeps the store it followed")
+
+	emitInt64s(t, c, input, keys, 1)
+	c.waitConsumed(group, input, partitions, second.run)
+	for k := range keys {
+		v, err := second.proc.Get(keyName(k))
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), v, keyName(k))
+	}
+	second.stop(t)
+	compareCounts(readTable(t, c.brokers, tableOf(group)), uniform(keys, 4)).requireExact(t)
+	t.Logf("summary: hot standby followed %d table records, took over in %s restoring %d; whole test %s",
+		followed, took.Round(time.Millisecond), s.TableStats.Input.Count-followed, time.Since(start).Round(time.Millisecond))
+}
+
+// TestRebalancesKeepStores keeps a load of +1 messages running while a
+// second instance joins and leaves ten times. The first instance, on
+// LevelDB, keeps the first range of partitions in every session: those
+// partitions are built once and restore nothing, and the counts stay exact.
+func TestRebalancesKeepStores(t *testing.T) {
+	start := time.Now()
+	const partitions, keys, rounds = 4, 20, 10
+	c := newCluster(t)
+	group := systemtest.UniqueName(t, "group")
+	input := systemtest.UniqueName(t, "input")
+	table := string(tableOf(group))
+	c.createStream(input, partitions)
+	c.deleteLater(table)
+	graph := func() *goka.GroupGraph {
+		return systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil)
+	}
+
+	l := startLoad(t, c.brokers, input, keys, 2, 10*time.Millisecond)
+	builds := &countedBuilds{inner: storage.DefaultBuilder(t.TempDir()), n: make(map[string]int)}
+	// Members sorted by ID get ranges of the sorted partitions: the first
+	// keeps 0 and 1 in every split.
+	first := startPeer(t, c, "first", graph(), builds.builder(), goka.WithClientID("a-first"))
+	l.waitMore(t, 100)
+	secondDir := t.TempDir()
+	var joins, leaves time.Duration
+	for i := range rounds {
+		at := time.Now()
+		second := startPeer(t, c, fmt.Sprintf("second %d", i), graph(), storage.DefaultBuilder(secondDir), goka.WithClientID("b-second"))
+		first.waitHolds(t, 0, 1)
+		second.waitHolds(t, 2, 3)
+		joins += time.Since(at)
+		at = time.Now()
+		second.stop(t)
+		first.waitHolds(t, 0, 1, 2, 3)
+		leaves += time.Since(at)
+	}
+	want, failed := l.finish(t)
+	require.Empty(t, failed, "sends failed")
+	c.waitConsumed(group, input, partitions, first.run)
+	waitFor(t, consumeDeadline, "exact counts", func() (bool, string) {
+		for key, n := range want {
+			v, err := first.proc.Get(key)
+			if err != nil {
+				return false, err.Error()
+			}
+			if got, _ := v.(int64); got != n {
+				return false, fmt.Sprintf("%s: %v, want %d", key, v, n)
+			}
+		}
+		return true, ""
+	})
+
+	stayed, count := first.sessions.heldThroughout()
+	require.Equal(t, []int32{0, 1}, stayed, "the first range never left the first instance")
+	stats := first.proc.Stats().Group
+	for _, p := range stayed {
+		assert.Equal(t, 1, builds.count(table, p), "partition %d built once", p)
+		require.NotNil(t, stats[p])
+		require.NotNil(t, stats[p].TableStats)
+		assert.Zero(t, stats[p].TableStats.Input.Count, "partition %d restored nothing", p)
+	}
+	first.stop(t)
+	compareCounts(readTable(t, c.brokers, tableOf(group)), want).requireExact(t)
+	var total int64
+	for _, n := range want {
+		total += n
+	}
+	t.Logf("summary: %d rebalances (%d sessions of the first) under load, %d messages counted exactly; "+
+		"mean join %s, mean leave %s; whole test %s", 2*rounds, count, total,
+		(joins / rounds).Round(time.Millisecond), (leaves / rounds).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+}
