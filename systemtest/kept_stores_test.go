@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -121,15 +122,35 @@ func (m *peer) stop(t *testing.T) {
 
 // keptStores is a storage builder that hands back the same memory store for
 // the same topic and partition, as users write to reach their stores from
-// outside the processor; it counts the calls per topic and partition.
+// outside the processor. It counts the builder's calls and the rows written
+// to each store.
 type keptStores struct {
 	mu     sync.Mutex
-	stores map[string]storage.Storage
+	stores map[string]*writeCounter
 	builds map[string]int
 }
 
+// writeCounter is a store that counts the rows written to it: what a
+// restore applied, since nothing else writes the store of an instance that
+// does not process the partition. The batch writer of the store it wraps
+// is hidden, so that batches are written row by row.
+type writeCounter struct {
+	storage.Storage
+	writes atomic.Int64
+}
+
+func (w *writeCounter) Set(key string, value []byte) error {
+	w.writes.Add(1)
+	return w.Storage.Set(key, value)
+}
+
+func (w *writeCounter) Delete(key string) error {
+	w.writes.Add(1)
+	return w.Storage.Delete(key)
+}
+
 func newKeptStores() *keptStores {
-	return &keptStores{stores: make(map[string]storage.Storage), builds: make(map[string]int)}
+	return &keptStores{stores: make(map[string]*writeCounter), builds: make(map[string]int)}
 }
 
 func (k *keptStores) builder() storage.Builder {
@@ -140,7 +161,7 @@ func (k *keptStores) builder() storage.Builder {
 		k.builds[name]++
 		st, ok := k.stores[name]
 		if !ok {
-			st = storage.NewMemory()
+			st = &writeCounter{Storage: storage.NewMemory()}
 			k.stores[name] = st
 		}
 		return st, nil
@@ -161,6 +182,18 @@ func (k *keptStores) get(topic string, partition int32, key string) []byte {
 		return nil
 	}
 	return v
+}
+
+// writes returns how many rows were written to the store of
+// topic/partition.
+func (k *keptStores) writes(topic string, partition int32) int64 {
+	k.mu.Lock()
+	st := k.stores[fmt.Sprintf("%s/%d", topic, partition)]
+	k.mu.Unlock()
+	if st == nil {
+		return 0
+	}
+	return st.writes.Load()
 }
 
 // getInt64 is get of a counter row; -1 when there is none.
@@ -279,7 +312,7 @@ func TestRecoverAheadTwoInstances(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, em.EmitSync(keyName(0), "alice"))
 	require.NoError(t, em.Finish())
-	const keys, perKey = 3, 2
+	const keys, perKey = 20, 2
 	emitInt64s(t, c, input, keys, perKey)
 
 	writer := startPeer(t, c, "writer", graph(), storage.MemoryBuilder())
@@ -301,15 +334,50 @@ func TestRecoverAheadTwoInstances(t *testing.T) {
 				fmt.Sprintf("recovered %v, count %d, user %q, sessions %v", m.proc.Recovered(), count, user, m.sessions.last())
 		})
 	}
+	ready := time.Since(start)
 	// Exactly one of them holds the partition.
+	var active, ahead int
 	waitFor(t, rebalanceDeadline, "one instance to hold the partition", func() (bool, string) {
 		a, b := members[0].sessions.last(), members[1].sessions.last()
+		active, ahead = 0, 1
+		if len(b) == 1 {
+			active, ahead = 1, 0
+		}
 		return len(a)+len(b) == 1, fmt.Sprintf("%v and %v", a, b)
 	})
-	for _, m := range members {
-		m.stop(t)
+	writesAhead := kept[ahead].writes(table, 0)
+
+	// The active instance writes one more row; when it leaves, the other
+	// takes the partition over on the stores it restored ahead, applying
+	// only that row.
+	tableEnd := c.mustNewest(table, 1)[0]
+	em, err = goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64),
+		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
+	require.NoError(t, err)
+	require.NoError(t, em.EmitSync(keyName(1), int64(1)))
+	require.NoError(t, em.Finish())
+	c.waitConsumed(group, input, 1, members[0].run, members[1].run)
+	written := c.mustNewest(table, 1)[0] - tableEnd
+	require.EqualValues(t, 1, written, "one table write for the one message")
+	members[active].stop(t)
+	members[ahead].waitHolds(t, 0)
+	want := uniform(keys, perKey)
+	want[keyName(1)]++
+	for key, n := range want {
+		v, err := members[ahead].proc.Get(key)
+		require.NoError(t, err)
+		assert.Equal(t, n, v, key)
 	}
-	t.Logf("summary: two recover-ahead instances ready with the table's and the join's rows in %s", time.Since(start).Round(time.Millisecond))
+	takeoverWrites := kept[ahead].writes(table, 0) - writesAhead
+	assert.Equal(t, written, takeoverWrites,
+		"taking over applies only the table records written since the restore ahead (%d rows were restored ahead)", writesAhead)
+	for _, topic := range []string{table, users} {
+		assert.Equal(t, 1, kept[ahead].buildCount(topic, 0), "taking over keeps the store of %s", topic)
+	}
+	members[ahead].stop(t)
+	t.Logf("summary: two recover-ahead instances ready with the table's and the join's rows in %s; "+
+		"the one ahead restored %d rows ahead and %d at the takeover; whole test %s",
+		ready.Round(time.Millisecond), writesAhead, takeoverWrites, time.Since(start).Round(time.Millisecond))
 }
 
 // TestHotStandbyTakeover runs two hot-standby instances over two
@@ -335,8 +403,10 @@ func TestHotStandbyTakeover(t *testing.T) {
 	emitInt64s(t, c, input, keys, 1)
 	// The group gives ranges of partitions to members sorted by peer ID,
 	// which starts with the client ID: the first keeps partition 0.
-	first := startPeer(t, c, "first", graph(), storage.MemoryBuilder(), goka.WithHotStandby(), goka.WithClientID("a-first"))
+	firstBuilds := &countedBuilds{inner: storage.MemoryBuilder(), n: make(map[string]int)}
+	first := startPeer(t, c, "first", graph(), firstBuilds.builder(), goka.WithHotStandby(), goka.WithClientID("a-first"))
 	c.waitConsumed(group, input, partitions, first.run)
+	handedOver := c.mustNewest(table, partitions)[1] // the first's own writes end here
 	kept := newKeptStores()
 	second := startPeer(t, c, "second", graph(), kept.builder(), goka.WithHotStandby(), goka.WithClientID("b-second"))
 	first.waitHolds(t, 0)
@@ -344,6 +414,20 @@ func TestHotStandbyTakeover(t *testing.T) {
 
 	emitInt64s(t, c, input, keys, 2)
 	c.waitConsumed(group, input, partitions, first.run, second.run)
+	// The first kept partition 1 warm on the store it was active on: it
+	// reads only what the second wrote there.
+	written := c.mustNewest(table, partitions)[1] - handedOver
+	waitFor(t, consumeDeadline, "the first to follow partition 1", func() (bool, string) {
+		s := first.proc.Stats().Group[1]
+		if s == nil || s.TableStats == nil || s.TableStats.Input == nil {
+			return false, "no stats for partition 1"
+		}
+		return s.TableStats.Input.LastOffset == handedOver+written-1,
+			fmt.Sprintf("last offset %d, want %d", s.TableStats.Input.LastOffset, handedOver+written-1)
+	})
+	assert.Equal(t, 1, firstBuilds.count(table, 1), "active to standby keeps the store")
+	assert.EqualValues(t, written, first.proc.Stats().Group[1].TableStats.Input.Count,
+		"active to standby reads only the other instance's writes")
 	const standby = int32(0) // held by the first, kept warm by the second
 	var key string
 	for k := 0; k < keys && key == ""; k++ {
@@ -368,7 +452,7 @@ func TestHotStandbyTakeover(t *testing.T) {
 		return s.TableStats.Input.LastOffset == hwm-1,
 			fmt.Sprintf("last offset %d of %d", s.TableStats.Input.LastOffset, hwm)
 	})
-	builds := kept.buildCount(table, standby)
+	builds, rows := kept.buildCount(table, standby), kept.writes(table, standby)
 
 	first.stop(t)
 	tookOver := time.Now()
@@ -379,6 +463,7 @@ func TestHotStandbyTakeover(t *testing.T) {
 	require.NotNil(t, s.TableStats)
 	assert.Equal(t, followed, s.TableStats.Input.Count, "taking over restores no record")
 	assert.Equal(t, builds, kept.buildCount(table, standby), "taking over keeps the store it followed")
+	assert.Equal(t, rows, kept.writes(table, standby), "taking over writes no row to the store it followed")
 
 	emitInt64s(t, c, input, keys, 1)
 	c.waitConsumed(group, input, partitions, second.run)
