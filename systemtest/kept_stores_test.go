@@ -1,9 +1,7 @@
 package systemtest_test
 
 import (
-	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,102 +21,6 @@ import (
 // partition that stays on an instance, or changes role there, keeps its
 // store and restores nothing. The embedded broker's tests check the same in
 // the root package; here the rebalances take the real protocol's timing.
-
-// sessions records the partitions an instance was assigned in each of its
-// consumer group sessions, through its rebalance callback.
-type sessions struct {
-	mu   sync.Mutex
-	seen [][]int32
-}
-
-// callback is the processor's rebalance callback.
-func (s *sessions) callback(a goka.Assignment) {
-	parts := make([]int32, 0, len(a))
-	for p := range a {
-		parts = append(parts, p)
-	}
-	slices.Sort(parts)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seen = append(s.seen, parts)
-}
-
-// last returns the partitions of the latest session; nil before the first.
-func (s *sessions) last() []int32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.seen) == 0 {
-		return nil
-	}
-	return slices.Clone(s.seen[len(s.seen)-1])
-}
-
-// heldThroughout returns the partitions that were in every session so far.
-func (s *sessions) heldThroughout() (parts []int32, count int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	held := make(map[int32]int)
-	for _, session := range s.seen {
-		for _, p := range session {
-			held[p]++
-		}
-	}
-	for p, n := range held {
-		if n == len(s.seen) {
-			parts = append(parts, p)
-		}
-	}
-	slices.Sort(parts)
-	return parts, len(s.seen)
-}
-
-// peer is one processor instance of a scenario with its sessions.
-type peer struct {
-	name     string
-	proc     *goka.Processor
-	run      *run
-	sessions *sessions
-}
-
-// holds reports whether the peer's latest session holds exactly parts and
-// the peer is recovered: the session after a rebalance is under way.
-func (m *peer) holds(parts ...int32) bool {
-	return slices.Equal(m.sessions.last(), parts) && m.proc.Recovered()
-}
-
-// waitHolds waits until the peer's latest session holds exactly parts and
-// it is recovered, failing at once if its Run ended.
-func (m *peer) waitHolds(t *testing.T, parts ...int32) {
-	t.Helper()
-	waitFor(t, rebalanceDeadline, fmt.Sprintf("%s to hold partitions %v", m.name, parts), func() (bool, string) {
-		require.True(t, m.run.running(), "%s ended: %v", m.name, m.run.err)
-		return m.holds(parts...), fmt.Sprintf("holds %v, recovered %v", m.sessions.last(), m.proc.Recovered())
-	})
-}
-
-// startPeer starts a counter processor of group on input, with the
-// scenario clients' configuration, st for its stores and opts, and waits
-// until it is ready.
-func startPeer(t *testing.T, c *cluster, name string, graph *goka.GroupGraph, st storage.Builder, opts ...goka.ProcessorOption) *peer {
-	t.Helper()
-	m := &peer{name: name, sessions: new(sessions)}
-	opts = append(append(systemtest.ProcessorOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), st),
-		goka.WithLogger(testLogger{t, name}), goka.WithRebalanceCallback(m.sessions.callback)), opts...)
-	proc, err := goka.NewProcessor(c.brokers, graph, opts...)
-	require.NoError(t, err)
-	m.proc = proc
-	m.run = startProcessor(t, proc)
-	ctx, cancel := context.WithTimeout(context.Background(), rebalanceDeadline)
-	defer cancel()
-	require.NoError(t, proc.WaitForReadyContext(ctx), name)
-	return m
-}
-
-// stop stops the peer and requires a clean end of its Run.
-func (m *peer) stop(t *testing.T) {
-	t.Helper()
-	require.NoError(t, m.run.stop(t), m.name)
-}
 
 // keptStores is a storage builder that hands back the same memory store for
 // the same topic and partition, as users write to reach their stores from
@@ -237,45 +139,6 @@ func (c *countedBuilds) count(topic string, partition int32) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n[fmt.Sprintf("%s/%d", topic, partition)]
-}
-
-// partitionOfKey is the partition the library's default hasher sends key
-// to among n.
-func partitionOfKey(t *testing.T, key string, n int32) int32 {
-	t.Helper()
-	h := goka.DefaultHasher()()
-	_, err := h.Write([]byte(key))
-	require.NoError(t, err)
-	p := int32(h.Sum32()) % n
-	if p < 0 {
-		p = -p
-	}
-	return p
-}
-
-// emitInt64s sends perKey +1 messages to each of keys keys of topic and
-// waits for every acknowledgement.
-func emitInt64s(t *testing.T, c *cluster, topic string, keys, perKey int) {
-	t.Helper()
-	em, err := goka.NewEmitter(c.brokers, goka.Stream(topic), new(codec.Int64),
-		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
-	require.NoError(t, err)
-	for range perKey {
-		for k := range keys {
-			_, err := em.Emit(keyName(k), int64(1))
-			require.NoError(t, err)
-		}
-	}
-	require.NoError(t, em.Finish())
-}
-
-// uniform is want for keys keys counted n times each.
-func uniform(keys int, n int64) map[string]int64 {
-	want := make(map[string]int64, keys)
-	for k := range keys {
-		want[keyName(k)] = n
-	}
-	return want
 }
 
 // TestRecoverAheadTwoInstances runs two instances with WithRecoverAhead on
@@ -481,7 +344,10 @@ func TestHotStandbyTakeover(t *testing.T) {
 // TestRebalancesKeepStores keeps a load of +1 messages running while a
 // second instance joins and leaves ten times. The first instance, on
 // LevelDB, keeps the first range of partitions in every session: those
-// partitions are built once and restore nothing, and the counts stay exact.
+// partitions are built once and restore nothing. The others move to the
+// second, which writes rows of each, and come back: the first then reads
+// what the second wrote and nothing it had written itself. The counts stay
+// exact.
 func TestRebalancesKeepStores(t *testing.T) {
 	start := time.Now()
 	const partitions, keys, rounds = 4, 20, 10
@@ -503,16 +369,47 @@ func TestRebalancesKeepStores(t *testing.T) {
 	l.waitMore(t, 100)
 	secondDir := t.TempDir()
 	var joins, leaves time.Duration
+	moved := []int32{2, 3}
+	var movedReads, fullReads int64
 	for i := range rounds {
+		before := c.mustNewest(table, partitions)
 		at := time.Now()
 		second := startPeer(t, c, fmt.Sprintf("second %d", i), graph(), storage.DefaultBuilder(secondDir), goka.WithClientID("b-second"))
 		first.waitHolds(t, 0, 1)
-		second.waitHolds(t, 2, 3)
+		second.waitHolds(t, moved...)
 		joins += time.Since(at)
+		// The second writes rows of both its partitions before it leaves,
+		// so the first gets them back with rows it did not write.
+		var wrote map[int32]uint
+		waitFor(t, consumeDeadline, "the second to write both its partitions", func() (bool, string) {
+			stats := second.proc.Stats().Group
+			wrote = make(map[int32]uint)
+			for _, p := range moved {
+				s := stats[p]
+				if s == nil || s.TableStats == nil || s.TableStats.Writes.Count == 0 {
+					return false, fmt.Sprintf("partition %d: no table write yet", p)
+				}
+				wrote[p] = s.TableStats.Writes.Count
+			}
+			return true, ""
+		})
 		at = time.Now()
 		second.stop(t)
 		first.waitHolds(t, 0, 1, 2, 3)
 		leaves += time.Since(at)
+		// A partition that comes back reads what the second wrote, and
+		// nothing the first had written before it left.
+		stats := first.proc.Stats().Group
+		for _, p := range moved {
+			require.NotNil(t, stats[p])
+			require.NotNil(t, stats[p].TableStats)
+			read, hwm := stats[p].TableStats.Input.Count, stats[p].TableStats.Recovery.Hwm
+			assert.GreaterOrEqual(t, read, wrote[p], "round %d: partition %d came back without the second's rows", i, p)
+			assert.LessOrEqual(t, int64(read), hwm-before[p],
+				"round %d: partition %d came back reading rows the first had written before it left (table from %d to %d)", i, p, before[p], hwm)
+			movedReads += int64(read)
+			fullReads += hwm
+		}
 	}
 	want, failed := l.finish(t)
 	require.Empty(t, failed, "sends failed")
@@ -546,6 +443,7 @@ func TestRebalancesKeepStores(t *testing.T) {
 		total += n
 	}
 	t.Logf("summary: %d rebalances (%d sessions of the first) under load, %d messages counted exactly; "+
-		"mean join %s, mean leave %s; whole test %s", 2*rounds, count, total,
+		"the partitions that came back read %d table records (restoring them whole would have read %d); "+
+		"mean join %s, mean leave %s; whole test %s", 2*rounds, count, total, movedReads, fullReads,
 		(joins / rounds).Round(time.Millisecond), (leaves / rounds).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
