@@ -347,8 +347,15 @@ func TestHotStandbyTakeover(t *testing.T) {
 // partitions are built once and restore nothing. The others move to the
 // second, which writes rows of each, and come back: the first then reads
 // what the second wrote and nothing it had written itself. The counts stay
-// exact.
+// exact. With hot standby on both, the first follows the partitions the
+// second holds on the stores it was active on: every partition is built
+// once, and no table record is read twice.
 func TestRebalancesKeepStores(t *testing.T) {
+	t.Run("leveldb", func(t *testing.T) { rebalancesKeepStores(t, false) })
+	t.Run("leveldb, hot standby", func(t *testing.T) { rebalancesKeepStores(t, true) })
+}
+
+func rebalancesKeepStores(t *testing.T, standby bool) {
 	start := time.Now()
 	const partitions, keys, rounds = 4, 20, 10
 	c := newCluster(t)
@@ -365,16 +372,22 @@ func TestRebalancesKeepStores(t *testing.T) {
 	builds := &countedBuilds{inner: storage.DefaultBuilder(t.TempDir()), n: make(map[string]int)}
 	// Members sorted by ID get ranges of the sorted partitions: the first
 	// keeps 0 and 1 in every split.
-	first := startPeer(t, c, "first", graph(), builds.builder(), goka.WithClientID("a-first"))
+	var opts []goka.ProcessorOption
+	if standby {
+		opts = append(opts, goka.WithHotStandby())
+	}
+	first := startPeer(t, c, "first", graph(), builds.builder(), append(opts, goka.WithClientID("a-first"))...)
 	l.waitMore(t, 100)
 	secondDir := t.TempDir()
 	var joins, leaves time.Duration
 	moved := []int32{2, 3}
 	var movedReads, fullReads int64
+	secondWrote := make(map[int32]uint)
 	for i := range rounds {
 		before := c.mustNewest(table, partitions)
 		at := time.Now()
-		second := startPeer(t, c, fmt.Sprintf("second %d", i), graph(), storage.DefaultBuilder(secondDir), goka.WithClientID("b-second"))
+		second := startPeer(t, c, fmt.Sprintf("second %d", i), graph(), storage.DefaultBuilder(secondDir),
+			append(opts, goka.WithClientID("b-second"))...)
 		first.waitHolds(t, 0, 1)
 		second.waitHolds(t, moved...)
 		joins += time.Since(at)
@@ -398,12 +411,20 @@ func TestRebalancesKeepStores(t *testing.T) {
 		first.waitHolds(t, 0, 1, 2, 3)
 		leaves += time.Since(at)
 		// A partition that comes back reads what the second wrote, and
-		// nothing the first had written before it left.
+		// nothing the first had written before it left; with hot standby
+		// it followed the second's writes on the store it kept, and has
+		// read no table record twice since it was built.
 		stats := first.proc.Stats().Group
 		for _, p := range moved {
 			require.NotNil(t, stats[p])
 			require.NotNil(t, stats[p].TableStats)
 			read, hwm := stats[p].TableStats.Input.Count, stats[p].TableStats.Recovery.Hwm
+			if standby {
+				secondWrote[p] += wrote[p]
+				assert.GreaterOrEqual(t, read, secondWrote[p], "round %d: partition %d came back without the second's rows", i, p)
+				assert.LessOrEqual(t, int64(read), hwm, "round %d: partition %d read table records twice", i, p)
+				continue
+			}
 			assert.GreaterOrEqual(t, read, wrote[p], "round %d: partition %d came back without the second's rows", i, p)
 			assert.LessOrEqual(t, int64(read), hwm-before[p],
 				"round %d: partition %d came back reading rows the first had written before it left (table from %d to %d)", i, p, before[p], hwm)
@@ -436,14 +457,24 @@ func TestRebalancesKeepStores(t *testing.T) {
 		require.NotNil(t, stats[p].TableStats)
 		assert.Zero(t, stats[p].TableStats.Input.Count, "partition %d restored nothing", p)
 	}
+	if standby {
+		for _, p := range moved {
+			assert.Equal(t, 1, builds.count(table, p), "partition %d built once: kept warm while away", p)
+			movedReads += int64(stats[p].TableStats.Input.Count)
+			fullReads += stats[p].TableStats.Recovery.Hwm
+		}
+	}
 	first.stop(t)
 	compareCounts(readTable(t, c.brokers, tableOf(group)), want).requireExact(t)
 	var total int64
 	for _, n := range want {
 		total += n
 	}
-	t.Logf("summary: %d rebalances (%d sessions of the first) under load, %d messages counted exactly; "+
-		"the partitions that came back read %d table records (restoring them whole would have read %d); "+
-		"mean join %s, mean leave %s; whole test %s", 2*rounds, count, total, movedReads, fullReads,
+	reads := fmt.Sprintf("the partitions that came back read %d table records (restoring them whole would have read %d)", movedReads, fullReads)
+	if standby {
+		reads = fmt.Sprintf("the partitions kept warm read %d of the %d records of their tables", movedReads, fullReads)
+	}
+	t.Logf("summary: %d rebalances (%d sessions of the first) under load, %d messages counted exactly; %s; "+
+		"mean join %s, mean leave %s; whole test %s", 2*rounds, count, total, reads,
 		(joins / rounds).Round(time.Millisecond), (leaves / rounds).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
