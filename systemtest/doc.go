@@ -42,7 +42,8 @@
 //     an active partition turned standby keeps its store; ten joins and
 //     leaves under load, on LevelDB: a partition that never moved restores
 //     nothing, one that comes back reads only what the other wrote, the
-//     counts stay exact;
+//     counts stay exact; with hot standby on both, every partition is built
+//     once and no table record is read twice;
 //   - a callback blocked past WithPartitionStopTimeout across a rebalance:
 //     the rebalance goes on, the partition's store is left dirty (logged),
 //     the counts in the table topic stay exact whether the partition moves,
