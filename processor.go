@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/copartition"
 	"github.com/seed-b2c684ed/goka/internal/engine"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/stores"
@@ -32,7 +33,7 @@ var ErrPartitionNotReady = errors.New("partition not ready")
 type Processor struct {
 	brokers  []string
 	graph    *GroupGraph
-	compiled *compiledGraph
+	compiled *compiledGraph // built by NewProcessor, never changed
 	opts     *poptions
 	log      logger
 	metrics  *metrics.Processor // nil: metrics off
@@ -62,8 +63,8 @@ type Processor struct {
 	group atomic.Pointer[engine.Group]
 }
 
-// NewProcessor validates the graph, applies the options, checks that the
-// inputs and joins are co-partitioned, creates the loop and group-table topics
+// NewProcessor validates the graph, applies the options, compiles the graph
+// for its partitions, checks that the inputs and joins are co-partitioned, creates the loop and group-table topics
 // when they are missing (and refuses a group table whose partition count
 // differs from the inputs'), and builds the views of the lookup tables.
 func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) (*Processor, error) {
@@ -131,7 +132,7 @@ func (p *Processor) prepareTopics() error {
 	var topics []string
 	topics = append(topics, p.graph.InputStreams().Topics()...)
 	topics = append(topics, p.graph.JointTables().Topics()...)
-	npar, err := checkCopartitioned(tm, topics)
+	npar, err := copartition.CheckTopics(tm, topics)
 	if err != nil {
 		return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
 	}
@@ -159,7 +160,7 @@ func (p *Processor) prepareTopics() error {
 		created = append(created, gt.Topic())
 	}
 	if len(created) > 0 {
-		if _, err := checkCopartitioned(tm, append(topics, created...)); err != nil {
+		if _, err := copartition.CheckTopics(tm, append(topics, created...)); err != nil {
 			return fmt.Errorf("processor %q: the group's loop and table topics %v must have the %d partitions of its inputs "+
 				"(a key would be looked up in the wrong partition); recreate them with %d partitions: %w",
 				p.graph.Group(), created, npar, npar, err)
