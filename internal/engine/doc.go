@@ -36,6 +36,19 @@
 // processor's store registry (internal/stores), so the next session's
 // partition, in whatever role, finds them open and caught up.
 //
+// # Who owns a partition's state
+//
+// Start runs in the session's setup and prepares the partition (restores
+// its tables, marks the group table dirty, builds the row cache); then the
+// partition's goroutine (run) owns the message state (the commit trackers,
+// the held writes, the row cache's writes) until the context ends. Stop
+// takes it back once that goroutine has ended, and never touches it while
+// a late callback still runs: it abandons the partition instead. What other
+// goroutines touch is guarded where it is declared: the acknowledgement
+// callbacks count down a Message atomically, the stats have their mutex,
+// and the held writes theirs, since a goroutine a callback started may
+// write after the callback returned.
+//
 // # Failure and stop
 //
 // A partition ends through its context, Partition.ctx, and nothing else:
