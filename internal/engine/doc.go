@@ -40,14 +40,15 @@
 //
 // Start runs in the session's setup and prepares the partition (restores
 // its tables, marks the group table dirty, builds the row cache); then the
-// partition's goroutine (run) owns the message state (the commit trackers,
-// the held writes, the row cache's writes) until the context ends. Stop
-// takes it back once that goroutine has ended, and never touches it while
-// a late callback still runs: it abandons the partition instead. What other
-// goroutines touch is guarded where it is declared: the acknowledgement
-// callbacks count down a Message atomically, the stats have their mutex,
-// and the held writes theirs, since a goroutine a callback started may
-// write after the callback returned.
+// partition's goroutine (run) owns the message state, the commit trackers
+// and the slice of held writes, until the context ends. Stop takes the
+// partition back once that goroutine has ended, and never while a late
+// callback still runs: it abandons the partition instead. What other
+// goroutines touch is guarded where it is declared: acknowledgements count
+// a Message down atomically; the held writes have a mutex, since a
+// goroutine a callback started may write after the callback returned; the
+// row cache has its own lock, since Processor.Get reads it; the stats have
+// theirs.
 //
 // # Failure and stop
 //
