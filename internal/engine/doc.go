@@ -40,8 +40,9 @@
 //
 // Start runs in the session's setup and prepares the partition (restores
 // its tables, marks the group table dirty, builds the row cache); then the
-// partition's goroutine (run) owns the message state, the commit trackers
-// and the slice of held writes, until the context ends. Stop takes the
+// partition's goroutine (run) owns the message state, the map of commit
+// trackers (each tracker locks itself, as acknowledgements complete
+// messages) and the slice of held writes, until the context ends. Stop takes the
 // partition back once that goroutine has ended, and never while a late
 // callback still runs: it abandons the partition instead. What other
 // goroutines touch is guarded where it is declared: acknowledgements count
