@@ -64,9 +64,10 @@ type Processor struct {
 }
 
 // NewProcessor validates the graph, applies the options, compiles the graph
-// for its partitions, checks that the inputs and joins are co-partitioned, creates the loop and group-table topics
-// when they are missing (and refuses a group table whose partition count
-// differs from the inputs'), and builds the views of the lookup tables.
+// for its partitions, checks that the inputs and joins are co-partitioned,
+// creates the loop and group-table topics when they are missing (and refuses
+// a group table whose partition count differs from the inputs'), and builds
+// the views of the lookup tables.
 func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) (*Processor, error) {
 	if gg == nil {
 		return nil, errors.New("goka: NewProcessor: the group graph is nil")

@@ -42,9 +42,9 @@
 // its tables, marks the group table dirty, builds the row cache); then the
 // partition's goroutine (run) owns the message state, the map of commit
 // trackers (each tracker locks itself, as acknowledgements complete
-// messages) and the slice of held writes, until the context ends. Stop takes the
-// partition back once that goroutine has ended, and never while a late
-// callback still runs: it abandons the partition instead. What other
+// messages) and the slice of held writes, until the context ends. Stop
+// takes the partition back once that goroutine has ended, and never while
+// a late callback still runs: it abandons the partition instead. What other
 // goroutines touch is guarded where it is declared: acknowledgements count
 // a Message down atomically; the held writes have a mutex, since a
 // goroutine a callback started may write after the callback returned; the
