@@ -448,8 +448,8 @@ func (p *Processor) Recovered() bool { return p.state.IsState(ProcStateRunning) 
 // local copy. It fails for a stateless processor and for keys of partitions
 // this instance does not hold (neither assigned nor hot standby).
 func (p *Processor) Get(key string) (interface{}, error) {
-	gt := p.graph.GroupTable()
-	if gt == nil {
+	g := p.compiled
+	if g.table == "" {
 		return nil, fmt.Errorf("processor %q: can't get a value from a stateless processor", p.graph.Group())
 	}
 	partition, err := safeHashPartition(p.opts.hasher, key, p.numPartitions)
@@ -475,9 +475,9 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if data == nil {
 		return nil, nil
 	}
-	value, err := safeDecode(gt.Codec(), data)
+	value, err := safeDecode(g.tableCodec, data)
 	if err != nil {
-		return nil, fmt.Errorf("processor %q: decoding key %q of table %s: %w", p.graph.Group(), key, gt.Topic(), err)
+		return nil, fmt.Errorf("processor %q: decoding key %q of table %s: %w", p.graph.Group(), key, g.table, err)
 	}
 	return value, nil
 }
@@ -534,7 +534,7 @@ func (p *Processor) VisitAll(ctx context.Context, name string, meta interface{})
 
 // VisitAllWithStats is VisitAll that also returns how many keys were visited.
 func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta interface{}) (int64, error) {
-	if p.graph.GroupTable() == nil {
+	if p.compiled.table == "" {
 		return 0, fmt.Errorf("processor %q: cannot visit values in a stateless processor", p.graph.Group())
 	}
 	if p.compiled.plan.Visitors[name] == nil {
