@@ -74,7 +74,7 @@ func TestCheckCopartitioned(t *testing.T) {
 		{name: "no topics", topics: nil, wantErr: copartition.ErrNoTopics},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := checkCopartitioned(tm, tc.topics)
+			got, err := copartition.CheckTopics(tm, tc.topics)
 			if tc.wantErr != nil {
 				require.ErrorIs(t, err, tc.wantErr)
 				for _, msg := range tc.msgs {
@@ -90,7 +90,7 @@ func TestCheckCopartitioned(t *testing.T) {
 
 func TestCheckCopartitionedAsksOncePerTopic(t *testing.T) {
 	tm := &partitionsOnly{topics: map[string][]int32{"a": {0}}}
-	_, err := checkCopartitioned(tm, []string{"a", "a", "missing", "missing"})
+	_, err := copartition.CheckTopics(tm, []string{"a", "a", "missing", "missing"})
 	require.ErrorIs(t, err, ErrTopicNotFound)
 	assert.Equal(t, []string{"a", "missing"}, tm.asked)
 }
@@ -104,15 +104,15 @@ func TestCheckCopartitionedOnBroker(t *testing.T) {
 	require.NoError(t, cluster.CreateTopic("two", 2, nil))
 	tm := tmTestManager(t, cluster, tmTestConfig(nil))
 
-	n, err := checkCopartitioned(tm, []string{"four-a", "four-b"})
+	n, err := copartition.CheckTopics(tm, []string{"four-a", "four-b"})
 	require.NoError(t, err)
 	assert.Equal(t, 4, n)
 
-	_, err = checkCopartitioned(tm, []string{"four-a", "two"})
+	_, err = copartition.CheckTopics(tm, []string{"four-a", "two"})
 	require.ErrorIs(t, err, copartition.ErrNotCopartitioned)
 	assert.Contains(t, err.Error(), "four-a=[0 1 2 3], two=[0 1]")
 
-	_, err = checkCopartitioned(tm, []string{"four-a", "absent"})
+	_, err = copartition.CheckTopics(tm, []string{"four-a", "absent"})
 	require.ErrorIs(t, err, ErrTopicNotFound)
 	assert.Contains(t, err.Error(), `"absent"`)
 }

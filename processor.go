@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/copartition"
 	"github.com/seed-b2c684ed/goka/internal/engine"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/stores"
@@ -32,7 +33,7 @@ var ErrPartitionNotReady = errors.New("partition not ready")
 type Processor struct {
 	brokers  []string
 	graph    *GroupGraph
-	compiled *compiledGraph
+	compiled *compiledGraph // built by NewProcessor, never changed
 	opts     *poptions
 	log      logger
 	metrics  *metrics.Processor // nil: metrics off
@@ -62,10 +63,11 @@ type Processor struct {
 	group atomic.Pointer[engine.Group]
 }
 
-// NewProcessor validates the graph, applies the options, checks that the
-// inputs and joins are co-partitioned, creates the loop and group-table topics
-// when they are missing (and refuses a group table whose partition count
-// differs from the inputs'), and builds the views of the lookup tables.
+// NewProcessor validates the graph, applies the options, compiles the graph
+// for its partitions, checks that the inputs and joins are co-partitioned,
+// creates the loop and group-table topics when they are missing (and refuses
+// a group table whose partition count differs from the inputs'), and builds
+// the views of the lookup tables.
 func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) (*Processor, error) {
 	if gg == nil {
 		return nil, errors.New("goka: NewProcessor: the group graph is nil")
@@ -131,7 +133,7 @@ func (p *Processor) prepareTopics() error {
 	var topics []string
 	topics = append(topics, p.graph.InputStreams().Topics()...)
 	topics = append(topics, p.graph.JointTables().Topics()...)
-	npar, err := checkCopartitioned(tm, topics)
+	npar, err := copartition.CheckTopics(tm, topics)
 	if err != nil {
 		return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
 	}
@@ -159,7 +161,7 @@ func (p *Processor) prepareTopics() error {
 		created = append(created, gt.Topic())
 	}
 	if len(created) > 0 {
-		if _, err := checkCopartitioned(tm, append(topics, created...)); err != nil {
+		if _, err := copartition.CheckTopics(tm, append(topics, created...)); err != nil {
 			return fmt.Errorf("processor %q: the group's loop and table topics %v must have the %d partitions of its inputs "+
 				"(a key would be looked up in the wrong partition); recreate them with %d partitions: %w",
 				p.graph.Group(), created, npar, npar, err)
@@ -446,8 +448,8 @@ func (p *Processor) Recovered() bool { return p.state.IsState(ProcStateRunning) 
 // local copy. It fails for a stateless processor and for keys of partitions
 // this instance does not hold (neither assigned nor hot standby).
 func (p *Processor) Get(key string) (interface{}, error) {
-	gt := p.graph.GroupTable()
-	if gt == nil {
+	g := p.compiled
+	if g.table == "" {
 		return nil, fmt.Errorf("processor %q: can't get a value from a stateless processor", p.graph.Group())
 	}
 	partition, err := safeHashPartition(p.opts.hasher, key, p.numPartitions)
@@ -473,9 +475,9 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if data == nil {
 		return nil, nil
 	}
-	value, err := safeDecode(gt.Codec(), data)
+	value, err := safeDecode(g.tableCodec, data)
 	if err != nil {
-		return nil, fmt.Errorf("processor %q: decoding key %q of table %s: %w", p.graph.Group(), key, gt.Topic(), err)
+		return nil, fmt.Errorf("processor %q: decoding key %q of table %s: %w", p.graph.Group(), key, g.table, err)
 	}
 	return value, nil
 }
@@ -532,7 +534,7 @@ func (p *Processor) VisitAll(ctx context.Context, name string, meta interface{})
 
 // VisitAllWithStats is VisitAll that also returns how many keys were visited.
 func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta interface{}) (int64, error) {
-	if p.graph.GroupTable() == nil {
+	if p.compiled.table == "" {
 		return 0, fmt.Errorf("processor %q: cannot visit values in a stateless processor", p.graph.Group())
 	}
 	if p.compiled.plan.Visitors[name] == nil {

@@ -36,6 +36,21 @@
 // processor's store registry (internal/stores), so the next session's
 // partition, in whatever role, finds them open and caught up.
 //
+// # Who owns a partition's state
+//
+// Start runs in the session's setup and prepares the partition (restores
+// its tables, marks the group table dirty, builds the row cache); then the
+// partition's goroutine (run) owns the message state, the map of commit
+// trackers (each tracker locks itself, as acknowledgements complete
+// messages) and the slice of held writes, until the context ends. Stop
+// takes the partition back once that goroutine has ended, and never while
+// a late callback still runs: it abandons the partition instead. What other
+// goroutines touch is guarded where it is declared: acknowledgements count
+// a Message down atomically; the held writes have a mutex, since a
+// goroutine a callback started may write after the callback returned; the
+// row cache has its own lock, since Processor.Get reads it; the stats have
+// theirs.
+//
 // # Failure and stop
 //
 // A partition ends through its context, Partition.ctx, and nothing else:

@@ -185,7 +185,7 @@ func newLifecycleRig(t *testing.T) *lifecycleRig {
 	return rig
 }
 
-// newSession replaces the partition processor by one of the next session.
+// newSession replaces the partition by the one of the next session, in role.
 func (r *lifecycleRig) newSession(role Role) {
 	mark := r.mark
 	if role != RoleActive {
