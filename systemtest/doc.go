@@ -38,8 +38,9 @@
 //     process): two WithRecoverAhead instances on one partition both hold
 //     the table's and the join's rows, and the one ahead takes over applying
 //     only the row written since; a WithHotStandby instance keeps the
-//     partition it does not hold warm and takes it over writing no row, and
-//     an active partition turned standby keeps its store; ten joins and
+//     group table and the join of the partition it does not hold warm and
+//     takes it over writing no row, and an active partition turned standby
+//     keeps its store and reads only the other's writes; ten joins and
 //     leaves under load, on LevelDB: a partition that never moved restores
 //     nothing, one that comes back reads only what the other wrote, the
 //     counts stay exact; with hot standby on both, every partition is built
