@@ -45,6 +45,9 @@
 //     nothing, one that comes back reads only what the other wrote, the
 //     counts stay exact; with hot standby on both, every partition is built
 //     once and no table record is read twice;
+//   - an instance the group assigns no partition is Running, recovered and
+//     ready, plain, with hot standby and with recover-ahead (its warm store
+//     caught up);
 //   - a callback blocked past WithPartitionStopTimeout across a rebalance:
 //     the rebalance goes on, the partition's store is left dirty (logged),
 //     the counts in the table topic stay exact whether the partition moves,
