@@ -157,24 +157,8 @@ func TestRecoverAheadTwoInstances(t *testing.T) {
 	c.createStream(input, 1)
 	c.createTopic(users, 1, "compact")
 	c.deleteLater(table)
-	graph := func() *goka.GroupGraph {
-		return goka.DefineGroup(goka.Group(group),
-			goka.Input(goka.Stream(input), new(codec.Int64), func(ctx goka.Context, msg interface{}) {
-				var sum int64
-				if v := ctx.Value(); v != nil {
-					sum = v.(int64)
-				}
-				ctx.SetValue(sum + msg.(int64))
-			}),
-			goka.Join(goka.Table(users), new(codec.String)),
-			goka.Persist(new(codec.Int64)))
-	}
-
-	em, err := goka.NewEmitter(c.brokers, goka.Stream(users), new(codec.String),
-		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
-	require.NoError(t, err)
-	require.NoError(t, em.EmitSync(keyName(0), "alice"))
-	require.NoError(t, em.Finish())
+	graph := func() *goka.GroupGraph { return joinedCounter(group, input, users) }
+	emitUsers(t, c, users, 1, "alice")
 	const keys, perKey = 20, 2
 	emitInt64s(t, c, input, keys, perKey)
 
@@ -214,7 +198,7 @@ func TestRecoverAheadTwoInstances(t *testing.T) {
 	// takes the partition over on the stores it restored ahead, applying
 	// only that row.
 	tableEnd := c.mustNewest(table, 1)[0]
-	em, err = goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64),
+	em, err := goka.NewEmitter(c.brokers, goka.Stream(input), new(codec.Int64),
 		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
 	require.NoError(t, err)
 	require.NoError(t, em.EmitSync(keyName(1), int64(1)))
@@ -243,13 +227,17 @@ func TestRecoverAheadTwoInstances(t *testing.T) {
 		ready.Round(time.Millisecond), writesAhead, takeoverWrites, time.Since(start).Round(time.Millisecond))
 }
 
-// TestHotStandbyTakeover runs two hot-standby instances over two
-// partitions. The second, with a builder that hands back the same store per
-// partition, keeps the partition it does not hold warm: its store shows
-// the rows the active instance writes after the second started. When the
+// TestHotStandbyTakeover runs two hot-standby instances of a counter joined
+// with a table, over two partitions. The second, with a builder that hands
+// back the same store per partition, keeps the partition it does not hold
+// warm: its stores show the group table's rows the active instance writes
+// after the second started, and the join's rows written then. When the
 // active instance leaves, the second takes its partition over without
-// restoring a record (its table reads stay where following left them) and
-// without building the store again, and counts on from there exactly.
+// restoring a record (its table reads stay where following left them),
+// without building a store again or writing a row to one, and counts on
+// from there exactly. The first, whose partition 1 went from active to
+// standby when the second joined, follows it on the store it was active on
+// and reads only what the second wrote there.
 func TestHotStandbyTakeover(t *testing.T) {
 	start := time.Now()
 	const partitions, keys = 2, 10
@@ -257,14 +245,17 @@ func TestHotStandbyTakeover(t *testing.T) {
 	group := systemtest.UniqueName(t, "group")
 	input := systemtest.UniqueName(t, "input")
 	table := string(tableOf(group))
+	users := systemtest.UniqueName(t, "users")
 	c.createStream(input, partitions)
+	c.createTopic(users, partitions, "compact")
 	c.deleteLater(table)
 	graph := func() *goka.GroupGraph {
-		return systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil)
+		return joinedCounter(group, input, users)
 	}
+	emitUsers(t, c, users, keys, "before")
 
 	emitInt64s(t, c, input, keys, 1)
-	// The group gives ranges of partitions to members sorted by peer ID,
+	// The group gives ranges of partitions to members sorted by member ID,
 	// which starts with the client ID: the first keeps partition 0.
 	firstBuilds := &countedBuilds{inner: storage.MemoryBuilder(), n: make(map[string]int)}
 	first := startPeer(t, c, "first", graph(), firstBuilds.builder(), goka.WithHotStandby(), goka.WithClientID("a-first"))
@@ -315,7 +306,14 @@ func TestHotStandbyTakeover(t *testing.T) {
 		return s.TableStats.Input.LastOffset == hwm-1,
 			fmt.Sprintf("last offset %d of %d", s.TableStats.Input.LastOffset, hwm)
 	})
+	// The join's rows written now reach the standby's join store too.
+	emitUsers(t, c, users, keys, "after")
+	waitFor(t, consumeDeadline, "the standby's join store to hold the new row", func() (bool, string) {
+		v := string(kept.get(users, standby, key))
+		return v == "after", fmt.Sprintf("%s is %q in the standby's join store", key, v)
+	})
 	builds, rows := kept.buildCount(table, standby), kept.writes(table, standby)
+	joinBuilds, joinRows := kept.buildCount(users, standby), kept.writes(users, standby)
 
 	first.stop(t)
 	tookOver := time.Now()
@@ -327,6 +325,8 @@ func TestHotStandbyTakeover(t *testing.T) {
 	assert.Equal(t, followed, s.TableStats.Input.Count, "taking over restores no record")
 	assert.Equal(t, builds, kept.buildCount(table, standby), "taking over keeps the store it followed")
 	assert.Equal(t, rows, kept.writes(table, standby), "taking over writes no row to the store it followed")
+	assert.Equal(t, joinBuilds, kept.buildCount(users, standby), "taking over keeps the join's store")
+	assert.Equal(t, joinRows, kept.writes(users, standby), "taking over writes no row to the join's store")
 
 	emitInt64s(t, c, input, keys, 1)
 	c.waitConsumed(group, input, partitions, second.run)

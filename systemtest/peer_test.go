@@ -152,3 +152,24 @@ func uniform(keys int, n int64) map[string]int64 {
 	}
 	return want
 }
+
+// joinedCounter is CounterGraph joined with the users table, whose string
+// rows the scenarios check in the stores.
+func joinedCounter(group, input, users string) *goka.GroupGraph {
+	counter := systemtest.CounterGraph(goka.Group(group), goka.Stream(input), nil)
+	edges := append([]goka.Edge{goka.Join(goka.Table(users), new(codec.String))}, counter.InputStreams()...)
+	return goka.DefineGroup(goka.Group(group), append(edges, counter.GroupTable())...)
+}
+
+// emitUsers sets the row of each of keys keys of the users table to value.
+func emitUsers(t *testing.T, c *cluster, users string, keys int, value string) {
+	t.Helper()
+	em, err := goka.NewEmitter(c.brokers, goka.Stream(users), new(codec.String),
+		systemtest.EmitterOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig())...)
+	require.NoError(t, err)
+	for k := range keys {
+		_, err := em.Emit(keyName(k), value)
+		require.NoError(t, err)
+	}
+	require.NoError(t, em.Finish())
+}
