@@ -124,7 +124,7 @@ func describeLags(l []time.Duration) string {
 	}
 	s := slices.Clone(l)
 	slices.Sort(s)
-	return fmt.Sprintf("%d writes: p50 %s, p99 %s, worst %s", len(s),
+	return fmt.Sprintf("%d samples: p50 %s, p99 %s, worst %s", len(s),
 		s[len(s)/2].Round(time.Microsecond), s[len(s)*99/100].Round(time.Microsecond), s[len(s)-1].Round(time.Microsecond))
 }
 

@@ -32,23 +32,27 @@ const maxCheckBackoff = 30 * time.Second
 // closed (errStopped), or an error. hwm is the topic's high-water mark as
 // last looked up, for the stats. started is called once the consumer runs.
 // The consumer is closed before consume returns, except after a recovery
-// that reached its target with Config.KeepConsumer set: then it is parked
-// for the Follow that comes next (see handoff.go). A parked consumer that
-// stands at start is used instead of a new one.
+// that reached its target: then it is parked for the Follow that comes next
+// when Config.KeepConsumer is set, and closed in the background otherwise
+// (see handoff.go). A parked consumer that stands at start is used instead
+// of a new one.
 func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started func()) (err error) {
 	pc, err := p.startConsumer(start)
 	if err != nil {
 		return err
 	}
-	var keep bool
+	var keep, recovered bool
 	var next int64
 	defer func() {
 		p.statsMu.Lock()
 		p.stats.consuming = false
 		p.statsMu.Unlock()
-		if keep {
+		switch {
+		case keep:
 			p.park(pc, next)
-		} else {
+		case recovered:
+			p.closeLater(pc)
+		default:
 			p.closeConsumer(pc)
 		}
 	}()
@@ -86,8 +90,9 @@ func (p *Partition) consume(ctx context.Context, st storage.Storage, start, targ
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
 	err = a.run(ctx, ticker.C)
-	if err == nil && target >= 0 && p.cfg.KeepConsumer {
-		keep, next = true, a.last+1
+	if err == nil && target >= 0 {
+		recovered = true
+		keep, next = p.cfg.KeepConsumer, a.last+1
 	}
 	return err
 }

@@ -17,8 +17,10 @@
 //
 // Recover and Follow open the store themselves when Open was not called.
 // Recover stops its consumer before it returns, so a partition that is only
-// recovered (goka's recover-ahead) leaves nothing running; Follow starts a
-// new consumer after the store's offset. An owner that always follows after
+// recovered (goka's recover-ahead) leaves nothing running; the close itself,
+// which waits for sarama's fetch in flight, ends in the background, and the
+// partition's next consumer and Close wait for it. Follow starts a new
+// consumer after the store's offset. An owner that always follows after
 // recovering sets Config.KeepConsumer: Recover then leaves its consumer
 // running and Follow takes it over, so that records written meanwhile are
 // applied without a pause. A new sarama partition consumer starts fetching
@@ -92,7 +94,8 @@
 // beside Recover's loop, so that the loop keeps taking records and reporting
 // while the check waits on Kafka. Recover and Follow wait for both before
 // returning (the writer after its batch in flight is written, whatever ended
-// the loop), as they do for the partition consumer's, except for a consumer
-// Recover parks for Follow (Config.KeepConsumer), which Follow or Close
-// closes. A panic of the store while writing becomes the loop's error.
+// the loop), as they do for the partition consumer's, except after a
+// successful Recover: its consumer is stopped, then parked for Follow
+// (Config.KeepConsumer) or closed in the background, and Close waits for
+// that. A panic of the store while writing becomes the loop's error.
 package table

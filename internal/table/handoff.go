@@ -1,6 +1,8 @@
 package table
 
 import (
+	"slices"
+
 	"github.com/IBM/sarama"
 
 	"github.com/seed-b2c684ed/goka/storage"
@@ -16,6 +18,11 @@ import (
 // Config.KeepConsumer, Recover parks its consumer instead, and Follow takes
 // it over: records keep coming without a pause, and neither waits for
 // sarama.
+
+// A Recover that leaves no consumer behind closes its own in the background
+// instead: the store is complete when its last batch is written, and
+// Recover returns then, not a long poll later. The next consumer of the
+// partition (sarama allows one at a time) and Close wait for that close.
 
 // parkedConsumer is a consumer Recover left running.
 type parkedConsumer struct {
@@ -33,6 +40,7 @@ func (p *Partition) startConsumer(start int64) (sarama.PartitionConsumer, error)
 		}
 		p.closeConsumer(parked.pc)
 	}
+	p.waitClosings()
 	pc, err := p.cfg.Consumer.ConsumePartition(p.cfg.Topic, p.cfg.Partition, start)
 	if err != nil {
 		return nil, &KafkaError{Topic: p.cfg.Topic, Partition: p.cfg.Partition, Offset: start, Op: "start consumer", Err: err}
@@ -108,9 +116,64 @@ func (p *Partition) closeParked() {
 	}
 }
 
+// releaseParked closes, in the background, a consumer no Follow will take
+// because the owner writes the store itself from now on (MarkDirty). A
+// closed partition's Close closes it instead.
+func (p *Partition) releaseParked() {
+	leave, err := p.enter(false)
+	if err != nil {
+		return
+	}
+	defer leave()
+	if parked := p.takeParked(); parked != nil {
+		p.closeLater(parked.pc)
+	}
+}
+
+// closeLater stops pc at once and closes it on a goroutine of its own, which
+// waitClosings waits for: nothing is delivered after it returned, but the
+// close waits for the fetch in flight.
+func (p *Partition) closeLater(pc sarama.PartitionConsumer) {
+	pc.AsyncClose()
+	done := make(chan struct{})
+	p.mu.Lock()
+	// Forget the closes that have finished, so the list stays short.
+	p.closings = slices.DeleteFunc(p.closings, func(c chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	})
+	p.closings = append(p.closings, done)
+	p.mu.Unlock()
+	go func() {
+		defer close(done)
+		p.closeConsumer(pc)
+	}()
+}
+
+// waitClosings waits for the background closes started so far.
+func (p *Partition) waitClosings() {
+	p.mu.Lock()
+	closings := slices.Clone(p.closings)
+	p.mu.Unlock()
+	for _, c := range closings {
+		<-c
+	}
+}
+
 // closeConsumer closes pc and logs the errors it still held: after a
 // failure they only repeat it, after a success they no longer matter.
 func (p *Partition) closeConsumer(pc sarama.PartitionConsumer) {
+	defer func() {
+		// It may run on a goroutine of its own (closeLater), where nothing
+		// else would recover a panic of the client.
+		if v := recover(); v != nil {
+			p.cfg.Logf("table: topic %q partition %d: closing the consumer panicked: %v", p.cfg.Topic, p.cfg.Partition, v)
+		}
+	}()
 	if err := pc.Close(); err != nil {
 		p.cfg.Logf("table: topic %q partition %d: closing the consumer: %v", p.cfg.Topic, p.cfg.Partition, err)
 	}

@@ -114,13 +114,45 @@ func TestParkedConsumerDroppedWhenTheStoreMoved(t *testing.T) {
 	assert.Equal(t, int64(3), p.Stats().Input.Count-10, "offsets 13 to 15")
 }
 
-// TestRecoverWithoutKeepConsumerLeavesNothing: the default is unchanged.
-func TestRecoverWithoutKeepConsumerLeavesNothing(t *testing.T) {
+// TestRecoverWithoutKeepConsumerClosesIt: without KeepConsumer, Recover
+// closes its consumer in the background; a Follow after it starts its own
+// once that close is done (the fake refuses two at a time, as sarama does),
+// and Close waits for it.
+func TestRecoverWithoutKeepConsumerClosesIt(t *testing.T) {
 	log := newFakeLog(testTopic, testPartition)
 	fillLog(log, 10)
-	p := newPartition(t, log, storage.NewMemory())
+	st := storage.NewMemory()
+	p := newPartition(t, log, st)
 	require.NoError(t, p.Recover(context.Background()))
-	assert.Zero(t, log.openConsumers())
+	require.Eventually(t, func() bool { return log.openConsumers() == 0 }, waitTimeout, time.Millisecond)
+
+	require.NoError(t, p.Recover(context.Background()), "nothing to read")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runAsync(func() error { return p.Follow(ctx) })
+	log.addString("new", "1")
+	waitValue(t, st, "new", "1")
+	cancel()
+	require.NoError(t, result(t, done))
+	assert.Equal(t, []int64{0, 10}, log.startOffsets())
+
+	q := newPartition(t, log, storage.NewMemory())
+	require.NoError(t, q.Recover(context.Background()))
+	require.NoError(t, q.Close())
+	assert.Zero(t, log.openConsumers(), "Close waited for the close")
+}
+
+// TestMarkDirtyReleasesTheParkedConsumer: an owner that writes the store
+// itself after recovering (an active processor) will not follow: MarkDirty
+// closes the consumer Recover kept.
+func TestMarkDirtyReleasesTheParkedConsumer(t *testing.T) {
+	log := newFakeLog(testTopic, testPartition)
+	fillLog(log, 10)
+	p := newPartition(t, log, storage.NewMemory(), keepConsumer)
+	require.NoError(t, p.Recover(context.Background()))
+	require.Equal(t, 1, log.openConsumers())
+	_, err := p.MarkDirty()
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return log.openConsumers() == 0 }, waitTimeout, time.Millisecond)
 }
 
 // TestHandOffOnKafka restores and follows a partition on the embedded
@@ -177,4 +209,17 @@ func TestHandOffOnKafka(t *testing.T) {
 	assert.Less(t, worst, 80*time.Millisecond, "a record written after the recovery waited for a new consumer")
 	cancel()
 	require.NoError(t, result(t, done))
+
+	t.Log("without KeepConsumer, Recover closes its consumer in the background and returns as early")
+	k.produce(t, 1, 1_000, "other")
+	other := New(Config{
+		Topic: k.topic, Partition: 1, Builder: storage.MemoryBuilder(),
+		Consumer: k.consumer, Offsets: clientOffsets{k.client}, Logf: t.Logf,
+	})
+	began = time.Now()
+	require.NoError(t, other.Recover(context.Background()))
+	took = time.Since(began)
+	t.Logf("recovered 1,000 records in %s", took)
+	assert.Less(t, took, longPoll/2, "Recover waited for the consumer's long poll")
+	require.NoError(t, other.Close())
 }

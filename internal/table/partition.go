@@ -124,13 +124,16 @@ type Partition struct {
 
 	openMu sync.Mutex // serialises Open
 
-	mu     sync.Mutex // guards st, closed, busy, parked
+	mu     sync.Mutex // guards st, closed, busy, parked, closings
 	st     storage.Storage
 	closed bool
 	busy   bool // a Recover or Follow is running
 	// parked is the consumer a Recover left running for the next Follow
 	// (Config.KeepConsumer); nil when there is none.
 	parked *parkedConsumer
+	// closings are the consumers being closed in the background, each
+	// channel closed when its close has returned.
+	closings []chan struct{}
 
 	done      chan struct{}  // closed by Close to stop Recover and Follow
 	ops       sync.WaitGroup // Open, Recover and Follow calls in progress
@@ -287,6 +290,7 @@ func (p *Partition) Close() error {
 		close(p.done)
 		p.ops.Wait()
 		p.closeParked()
+		p.waitClosings()
 		if st := p.Storage(); st != nil {
 			if cerr := st.Close(); cerr != nil {
 				err = p.errorf("close storage: %w", cerr)
@@ -326,9 +330,11 @@ func (p *Partition) fail() {
 // Recover restores the store up to the high-water mark taken when it
 // starts: Connecting, Recovering, Preparing, then Running, where it
 // returns. It stops its consumer before returning and leaves nothing
-// running, unless Config.KeepConsumer is set: then its consumer stays for
-// the Follow that comes next (a store already up to date gets one started
-// at the high-water mark). Opens the store first if Open was not called.
+// running but the consumer's close, which waits for sarama's fetch in
+// flight and which the next consumer and Close wait for; unless
+// Config.KeepConsumer is set: then its consumer stays for the Follow that
+// comes next (a store already up to date gets one started at the
+// high-water mark). Opens the store first if Open was not called.
 //
 // Errors: ErrStoreAhead, *KafkaError, *UpdateError, storage errors; ctx's
 // error (wrapped) when ctx ends first, ErrClosed when Close interrupts it.
