@@ -82,14 +82,16 @@ type Config struct {
 	Now func() time.Time
 	// KeepConsumer makes a successful Recover leave its partition consumer
 	// running for the Follow that comes next, which takes it over and is
-	// applying records at once. Set it when Follow always follows Recover:
-	// a new partition consumer starts fetching only after sarama's
-	// subscription batching (100 ms) and the broker consumer's fetch in
-	// flight, and closing one waits for that fetch, which is a long poll of
-	// up to Consumer.MaxWaitTime once the partition has no new record. A
-	// consumer no Follow takes is closed by Close, or by the next Recover or
-	// Follow when the store's offset no longer matches it. Without it
-	// Recover closes its consumer before it returns.
+	// applying records at once: a new partition consumer starts fetching
+	// only after sarama's subscription batching (100 ms) and the broker
+	// consumer's fetch in flight. Set it where Follow comes right after
+	// Recover: a parked consumer nobody drains holds back every partition
+	// of its broker consumer once, for up to twice
+	// Consumer.MaxProcessingTime, when its channel is full (sarama then
+	// leaves it out of the fetches until it is drained). A consumer no
+	// Follow takes is closed by Close and MarkDirty, or by the next Recover
+	// or Follow when the store's offset no longer matches it. Without it
+	// Recover stops its consumer and closes it in the background.
 	KeepConsumer bool
 }
 
