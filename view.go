@@ -175,6 +175,9 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			GapCheck:  table.GapCheckOf(tm),
 			Update:    tableUpdate(v.opts.updateCallback),
 			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
+			// Follow comes right after Recover and takes its consumer
+			// over: reads are fresh from the moment the view recovered.
+			KeepConsumer: true,
 		})
 	}
 	v.mu.Lock()

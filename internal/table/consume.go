@@ -31,20 +31,29 @@ const maxCheckBackoff = 30 * time.Second
 // until target is reached (target < 0: never), ctx ends or the partition is
 // closed (errStopped), or an error. hwm is the topic's high-water mark as
 // last looked up, for the stats. started is called once the consumer runs.
-// The consumer is closed before consume returns.
+// The consumer is closed before consume returns, except after a recovery
+// that reached its target: then it is parked for the Follow that comes next
+// when Config.KeepConsumer is set, and closed in the background otherwise
+// (see handoff.go). A parked consumer that stands at start is used instead
+// of a new one.
 func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started func()) (err error) {
-	pc, err := p.cfg.Consumer.ConsumePartition(p.cfg.Topic, p.cfg.Partition, start)
+	pc, err := p.startConsumer(start)
 	if err != nil {
-		return &KafkaError{Topic: p.cfg.Topic, Partition: p.cfg.Partition, Offset: start, Op: "start consumer", Err: err}
+		return err
 	}
+	var keep, recovered bool
+	var next int64
 	defer func() {
 		p.statsMu.Lock()
 		p.stats.consuming = false
 		p.statsMu.Unlock()
-		if cerr := pc.Close(); cerr != nil {
-			// Errors the consumer still held; after a failure they only
-			// repeat it, after a success they no longer matter.
-			p.cfg.Logf("table: topic %q partition %d: closing the consumer: %v", p.cfg.Topic, p.cfg.Partition, cerr)
+		switch {
+		case keep:
+			p.park(pc, next)
+		case recovered:
+			p.closeLater(pc)
+		default:
+			p.closeConsumer(pc)
 		}
 	}()
 
@@ -80,7 +89,12 @@ func (p *Partition) consume(ctx context.Context, st storage.Storage, start, targ
 	}()
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	return a.run(ctx, ticker.C)
+	err = a.run(ctx, ticker.C)
+	if err == nil && target >= 0 {
+		recovered = true
+		keep, next = p.cfg.KeepConsumer, a.last+1
+	}
+	return err
 }
 
 // applier is the state of one consume loop; only its goroutine touches it.

@@ -19,8 +19,11 @@ const DirtyOffset = -100
 const wipeBatch = 4096
 
 // MarkDirty stores DirtyOffset and returns the offset it replaces, which the
-// caller stores again on a clean stop (noOffset when none was stored).
+// caller stores again on a clean stop (noOffset when none was stored). The
+// caller writes the store itself from now on, so a consumer Recover kept
+// for a Follow (Config.KeepConsumer) is closed.
 func (p *Partition) MarkDirty() (int64, error) {
+	p.releaseParked()
 	st := p.Storage()
 	if st == nil {
 		return 0, p.errorf("mark dirty: %w", ErrClosed)

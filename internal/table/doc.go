@@ -17,8 +17,17 @@
 //
 // Recover and Follow open the store themselves when Open was not called.
 // Recover stops its consumer before it returns, so a partition that is only
-// recovered (goka's recover-ahead) leaves nothing running; Follow starts a
-// new consumer after the store's offset. After an error both leave the
+// recovered (goka's recover-ahead) leaves nothing running; the close itself,
+// which waits for sarama's fetch in flight, ends in the background, and the
+// partition's next consumer and Close wait for it. Follow starts a new
+// consumer after the store's offset. An owner that always follows after
+// recovering sets Config.KeepConsumer: Recover then leaves its consumer
+// running and Follow takes it over, so that records written meanwhile are
+// applied without a pause. A new sarama partition consumer starts fetching
+// only after a 100 ms subscription batch and the fetch in flight, and
+// closing one waits for that fetch, a long poll of up to
+// Consumer.MaxWaitTime on an idle partition: without the hand-over, a
+// partition that said it was Running applied nothing for that long. After an error both leave the
 // partition in Connecting: the store stays open and readable (stale reads
 // are allowed, as in goka), and the caller decides whether to call them
 // again, typically through Retry, which retries Kafka errors only.
@@ -85,6 +94,8 @@
 // beside Recover's loop, so that the loop keeps taking records and reporting
 // while the check waits on Kafka. Recover and Follow wait for both before
 // returning (the writer after its batch in flight is written, whatever ended
-// the loop), as they do for the partition consumer's. A panic of the store
-// while writing becomes the loop's error.
+// the loop), as they do for the partition consumer's, except after a
+// successful Recover: its consumer is stopped, then parked for Follow
+// (Config.KeepConsumer) or closed in the background, and Close waits for
+// that. A panic of the store while writing becomes the loop's error.
 package table

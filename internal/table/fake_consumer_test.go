@@ -207,6 +207,10 @@ func (l *fakeLog) ConsumePartition(topic string, partition int32, offset int64) 
 	if offset < l.oldest || offset > l.hwm {
 		return nil, sarama.ErrOffsetOutOfRange
 	}
+	if len(l.pcs) > 0 {
+		// As sarama: one consumer per partition at a time.
+		return nil, sarama.ConfigurationError("That topic/partition is already being consumed")
+	}
 	pc := &fakePC{
 		log:   l,
 		next:  offset,

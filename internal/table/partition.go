@@ -80,6 +80,19 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Now is the clock of the stats; nil is time.Now.
 	Now func() time.Time
+	// KeepConsumer makes a successful Recover leave its partition consumer
+	// running for the Follow that comes next, which takes it over and is
+	// applying records at once: a new partition consumer starts fetching
+	// only after sarama's subscription batching (100 ms) and the broker
+	// consumer's fetch in flight. Set it where Follow comes right after
+	// Recover: a parked consumer nobody drains holds back every partition
+	// of its broker consumer once, for up to twice
+	// Consumer.MaxProcessingTime, when its channel is full (sarama then
+	// leaves it out of the fetches until it is drained). A consumer no
+	// Follow takes is closed by Close and MarkDirty, or by the next Recover
+	// or Follow when the store's offset no longer matches it. Without it
+	// Recover stops its consumer and closes it in the background.
+	KeepConsumer bool
 }
 
 // withDefaults fills the zero values.
@@ -113,10 +126,16 @@ type Partition struct {
 
 	openMu sync.Mutex // serialises Open
 
-	mu     sync.Mutex // guards st, closed, busy
+	mu     sync.Mutex // guards st, closed, busy, parked, closings
 	st     storage.Storage
 	closed bool
 	busy   bool // a Recover or Follow is running
+	// parked is the consumer a Recover left running for the next Follow
+	// (Config.KeepConsumer); nil when there is none.
+	parked *parkedConsumer
+	// closings are the consumers being closed in the background, each
+	// channel closed when its close has returned.
+	closings []chan struct{}
 
 	done      chan struct{}  // closed by Close to stop Recover and Follow
 	ops       sync.WaitGroup // Open, Recover and Follow calls in progress
@@ -272,6 +291,8 @@ func (p *Partition) Close() error {
 		p.mu.Unlock()
 		close(p.done)
 		p.ops.Wait()
+		p.closeParked()
+		p.waitClosings()
 		if st := p.Storage(); st != nil {
 			if cerr := st.Close(); cerr != nil {
 				err = p.errorf("close storage: %w", cerr)
@@ -311,7 +332,11 @@ func (p *Partition) fail() {
 // Recover restores the store up to the high-water mark taken when it
 // starts: Connecting, Recovering, Preparing, then Running, where it
 // returns. It stops its consumer before returning and leaves nothing
-// running. Opens the store first if Open was not called.
+// running but the consumer's close, which waits for sarama's fetch in
+// flight and which the next consumer and Close wait for; unless
+// Config.KeepConsumer is set: then its consumer stays for the Follow that
+// comes next (a store already up to date gets one started at the
+// high-water mark). Opens the store first if Open was not called.
 //
 // Errors: ErrStoreAhead, *KafkaError, *UpdateError, storage errors; ctx's
 // error (wrapped) when ctx ends first, ErrClosed when Close interrupts it.
@@ -343,6 +368,12 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 		if err != nil {
 			return p.stopError(ctx, "recover", err)
 		}
+	} else if p.cfg.KeepConsumer {
+		// Started now, its subscription is under way while the store is
+		// marked recovered, so the Follow after it waits less.
+		if err := p.startParked(pos.start); err != nil {
+			return err
+		}
 	}
 
 	p.sig.SetState(Preparing)
@@ -358,7 +389,8 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 
 // Follow applies new records until ctx ends or Close is called, and then
 // returns nil. It starts after the store's offset, so it continues where
-// Recover stopped, and it is Running as soon as its consumer started. Right
+// Recover stopped (with Recover's consumer, when Config.KeepConsumer left
+// one there), and it is Running as soon as its consumer started. Right
 // after a successful Recover it stays Running while it starts, instead of
 // passing through Connecting: a caller that has just seen the partition
 // recovered must not see it disconnected for the time of a lookup. Used
@@ -381,9 +413,15 @@ func (p *Partition) Follow(ctx context.Context) (rerr error) {
 	if !p.sig.IsState(Running) {
 		p.sig.SetState(Connecting)
 	}
-	pos, err := p.position(ctx, st)
+	pos, ok, err := p.parkedPosition(st)
 	if err != nil {
 		return err
+	}
+	if !ok {
+		// No consumer left by Recover to take over.
+		if pos, err = p.position(ctx, st); err != nil {
+			return err
+		}
 	}
 	err = p.consume(ctx, st, pos.start, -1, pos.hwm, func() { p.sig.SetState(Running) })
 	if errors.Is(err, errStopped) {

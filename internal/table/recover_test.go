@@ -46,7 +46,10 @@ func TestRecoverFromEmptyStore(t *testing.T) {
 	assert.Equal(t, Running, p.Signal().State())
 	assert.Equal(t, []int64{0}, log.startOffsets())
 	assert.Equal(t, int64(100), log.delivered.Load())
-	assert.Zero(t, log.openConsumers(), "recover must leave no consumer running")
+	// Stopped before Recover returned; its close, which waits for sarama's
+	// fetch in flight, ends in the background.
+	require.Eventually(t, func() bool { return log.openConsumers() == 0 }, waitTimeout, time.Millisecond,
+		"recover must leave no consumer running")
 
 	stats := p.Stats()
 	assert.Equal(t, Running, stats.Status)

@@ -228,7 +228,9 @@ func TestRecoverWaitsThroughConsumerTimeouts(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		done := runAsync(func() error { return p.Follow(ctx) })
-		require.Eventually(t, func() bool { return log.openConsumers() == 1 }, waitTimeout, time.Millisecond)
+		// The follower's consumer, not the recovery's, which closes in the
+		// background.
+		require.Eventually(t, func() bool { return len(log.startOffsets()) == 2 && log.openConsumers() == 1 }, waitTimeout, time.Millisecond)
 		log.fail(timeoutError{})
 		err := result(t, done)
 		var kerr *KafkaError
