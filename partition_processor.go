@@ -264,7 +264,7 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 			// else wrote the table: the restore applied no record.
 			rows := pp.tableEntry.Rows
 			if rows == nil || pp.table.Stats().Input.Count != applied {
-				rows = tablecache.New(pp.table.Storage(), 0, 0, pp.opts.cacheRows)
+				rows = tablecache.New(pp.table.Storage(), tablecache.Config{KeepClean: pp.opts.cacheRows})
 			}
 			pp.tableEntry.Rows = nil
 			pp.rows.Store(rows)
