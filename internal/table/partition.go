@@ -80,6 +80,9 @@ type Config struct {
 	Logf func(format string, args ...any)
 	// Now is the clock of the stats; nil is time.Now.
 	Now func() time.Time
+	// RestoreLimit, shared by the partitions of a processor or a view,
+	// bounds how many of them run Recover at once; nil: no bound.
+	RestoreLimit *RestoreLimit
 }
 
 // withDefaults fills the zero values.
@@ -310,7 +313,8 @@ func (p *Partition) fail() {
 
 // Recover restores the store up to the high-water mark taken when it
 // starts: Connecting, Recovering, Preparing, then Running, where it
-// returns. It stops its consumer before returning and leaves nothing
+// returns. With a Config.RestoreLimit it first waits for a slot, in the
+// state it was in. It stops its consumer before returning and leaves nothing
 // running. Opens the store first if Open was not called.
 //
 // Errors: ErrStoreAhead, *KafkaError, *UpdateError, storage errors; ctx's
@@ -318,6 +322,11 @@ func (p *Partition) fail() {
 // After an error the state is Connecting and the store keeps every batch
 // written so far.
 func (p *Partition) Recover(ctx context.Context) (rerr error) {
+	release, err := p.cfg.RestoreLimit.acquire(ctx, p.done)
+	if err != nil {
+		return p.stopError(ctx, "recover", err)
+	}
+	defer release()
 	st, leave, err := p.begin(ctx)
 	if err != nil {
 		return err
