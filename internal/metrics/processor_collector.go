@@ -45,6 +45,10 @@ type Source struct {
 	// Tables are the group table and the joined tables of the partition,
 	// by topic.
 	Tables map[string]TableStats
+	// OldestDeferred returns how long the oldest deferred commit of the
+	// partition has not been released, zero when none is pending; nil for
+	// a partition that runs no callback.
+	OldestDeferred func() time.Duration
 }
 
 type partitionKey struct {
@@ -59,6 +63,7 @@ type processorCollector struct {
 	progress   *prometheus.Desc
 	duration   *prometheus.Desc
 	tableLag   *prometheus.Desc
+	deferred   *prometheus.Desc
 
 	mu      sync.Mutex
 	groups  map[string]struct{}
@@ -83,6 +88,9 @@ func newProcessorCollector() *processorCollector {
 		tableLag: prometheus.NewDesc("goka_processor_table_lag",
 			"Records of a table partition not yet applied to the local copy (joined and hot-standby tables while they follow).",
 			gtp, nil),
+		deferred: prometheus.NewDesc("goka_processor_oldest_deferred_commit_seconds",
+			"Age of the oldest commit a callback of the partition deferred (Context.DeferCommit) and has not released, 0 when none: the partition commits nothing from that message on until it is released.",
+			[]string{labelGroup, labelPartition}, nil),
 		groups:  make(map[string]struct{}),
 		sources: make(map[partitionKey][]*Source),
 	}
@@ -90,7 +98,7 @@ func newProcessorCollector() *processorCollector {
 
 // Describe sends the descriptors of the state gauges.
 func (c *processorCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lag, c.partitions, c.progress, c.duration, c.tableLag} {
+	for _, d := range []*prometheus.Desc{c.lag, c.partitions, c.progress, c.duration, c.tableLag, c.deferred} {
 		ch <- d
 	}
 }
@@ -168,6 +176,9 @@ func (c *processorCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	for _, w := range chosen {
 		group, part := w.key.group, partitionLabel(w.key.partition)
+		if w.src.OldestDeferred != nil {
+			ch <- prometheus.MustNewConstMetric(c.deferred, prometheus.GaugeValue, w.src.OldestDeferred().Seconds(), group, part)
+		}
 		if w.src.Lags != nil {
 			w.src.Lags(func(topic string, lag int64) {
 				ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(lag), group, topic, part)
