@@ -1,0 +1,114 @@
+package goka
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/internal/tablecache"
+)
+
+// defaultDeferredCommitWarning is how old a deferred commit gets before the
+// processor warns about it: far beyond the seconds an asynchronous call
+// behind DeferCommit normally takes (an HTTP request with its retries), and
+// short enough to be noticed before the partition's uncommitted messages
+// pile up for hours.
+const defaultDeferredCommitWarning = time.Minute
+
+// memoryOptions are the bounds on what a processor holds in memory, set by
+// the options of this file; zero values take the defaults.
+type memoryOptions struct {
+	rowCacheBytes         int64
+	restoreConcurrency    int
+	deferredCommitWarning time.Duration
+}
+
+// defaultRestoreConcurrency is the number of table partitions restored at
+// once by default: one per core the Go scheduler uses. A restore keeps
+// about one core busy (its consumer decodes while its writer fills the
+// store), so more at once only add their batches and fetch buffers to the
+// memory, and fewer leave a core idle while one waits for a fetch.
+func defaultRestoreConcurrency() int {
+	return runtime.GOMAXPROCS(0)
+}
+
+// WithRowCacheBytes bounds the memory of the processor's row cache, which
+// keeps the group table rows its callbacks read and write in front of the
+// local store (written to the store in batches, and before a partition
+// stops). The bound is shared by all partitions of the processor: one that
+// writes many keys takes memory from those that sit idle. When it is
+// reached, rows are dropped, largest caches first, their changes written to
+// the store before. A row costs its key and value plus about 100 bytes.
+// Default: 64 MiB, the working set of most processors many times over (a
+// processor rewrites the same hot keys) and small beside what LevelDB holds
+// per open store; zero takes the default. Raise it for a processor whose
+// callbacks read far more distinct keys than they repeat.
+func WithRowCacheBytes(n int64) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.memory.rowCacheBytes = n }
+}
+
+// WithRestoreConcurrency bounds how many table partitions the processor
+// restores from Kafka at once: the group table and the joins of the
+// assigned partitions, the partitions restored by WithRecoverAhead and
+// those kept by WithHotStandby, and the partitions of its lookup tables.
+// The others wait for their turn. A restore holds a batch of up to 4 MiB
+// and the consumer's fetch buffers while it runs, so a processor that
+// restored 64 partitions of three tables at once held some 200 of those.
+// Default: GOMAXPROCS, which keeps every core busy, since a restore uses
+// about one; zero takes the default.
+func WithRestoreConcurrency(n int) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.memory.restoreConcurrency = n }
+}
+
+// WithDeferredCommitWarning sets how old a commit deferred by
+// Context.DeferCommit may get before the processor logs a warning naming
+// the message (topic, partition, offset, key) and its age. A deferred
+// commit that is never released holds back the committed offset of its
+// partition, and every later message of it stays uncommitted and tracked in
+// memory; the warning and the metric goka_processor_oldest_deferred_commit_seconds
+// (see WithMetrics) make that visible. Default: one minute; zero takes the
+// default, a negative duration turns the warning off (the metric stays).
+func WithDeferredCommitWarning(after time.Duration) ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.memory.deferredCommitWarning = after }
+}
+
+// resolve fills the defaults and rejects what cannot work.
+func (m *memoryOptions) resolve(group Group) error {
+	if m.rowCacheBytes < 0 {
+		return fmt.Errorf("processor %q: negative row cache size %d (WithRowCacheBytes)", group, m.rowCacheBytes)
+	}
+	if m.restoreConcurrency < 0 {
+		return fmt.Errorf("processor %q: negative restore concurrency %d (WithRestoreConcurrency)", group, m.restoreConcurrency)
+	}
+	if m.rowCacheBytes == 0 {
+		m.rowCacheBytes = tablecache.DefaultBudgetBytes
+	}
+	if m.restoreConcurrency == 0 {
+		m.restoreConcurrency = defaultRestoreConcurrency()
+	}
+	if m.deferredCommitWarning == 0 {
+		m.deferredCommitWarning = defaultDeferredCommitWarning
+	}
+	return nil
+}
+
+// memoryBounds are what a processor builds from its memoryOptions and its
+// partitions share.
+type memoryBounds struct {
+	rows     *tablecache.Budget
+	restores *table.RestoreLimit
+}
+
+func newMemoryBounds(m memoryOptions) memoryBounds {
+	return memoryBounds{rows: tablecache.NewBudget(m.rowCacheBytes), restores: newRestoreLimit(m.restoreConcurrency)}
+}
+
+// newRestoreLimit returns a limit of n restores at once, zero taking the
+// default.
+func newRestoreLimit(n int) *table.RestoreLimit {
+	if n == 0 {
+		n = defaultRestoreConcurrency()
+	}
+	return table.NewRestoreLimit(n)
+}
