@@ -259,9 +259,11 @@ func (c *messageContext) Fail(err error) {
 
 func (c *messageContext) DeferCommit() func(error) {
 	c.pending.Add(1)
+	forget := c.pp.deferred.Add(commit.Deferred{Topic: string(c.topic), Partition: c.pp.partition, Offset: c.offset, Key: c.key})
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
+			forget()
 			if err != nil {
 				err = fmt.Errorf("deferred commit released with an error: %w", err)
 			}

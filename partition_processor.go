@@ -103,6 +103,11 @@ type PartitionProcessor struct {
 	// store (see internal/tablecache); nil until the partition runs, and for
 	// passive partitions, which only read their store.
 	rows atomic.Pointer[tablecache.Cache]
+	// rowBudget is the processor's, shared by the row caches of all its
+	// partitions.
+	rowBudget *tablecache.Budget
+	// deferred are the commits deferred by callbacks and not released.
+	deferred *commit.Watch
 	// tableWriteFailed is set when a table write was refused: the local store
 	// then holds a value the topic does not, and must stay marked dirty.
 	tableWriteFailed atomic.Bool
@@ -160,7 +165,9 @@ func newPartitionProcessor(p *Processor, partition int32, mode PPRunMode, mark f
 		outStat:        make(map[string]*OutputStats),
 		claims:         make(map[string]sarama.ConsumerGroupClaim),
 		registry:       p.stores,
+		rowBudget:      p.bounds.rows,
 	}
+	pp.deferred = pp.newDeferredWatch()
 	pp.acked.Store(-1)
 	if e := gg.GroupTable(); e != nil {
 		pp.tableTopic = e.Topic()
@@ -264,7 +271,10 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 			// else wrote the table: the restore applied no record.
 			rows := pp.tableEntry.Rows
 			if rows == nil || pp.table.Stats().Input.Count != applied {
-				rows = tablecache.New(pp.table.Storage(), tablecache.Config{KeepClean: pp.opts.cacheRows})
+				if rows != nil {
+					rows.Release()
+				}
+				rows = tablecache.New(pp.table.Storage(), tablecache.Config{KeepClean: pp.opts.cacheRows, Budget: pp.rowBudget})
 			}
 			pp.tableEntry.Rows = nil
 			pp.rows.Store(rows)
@@ -278,7 +288,10 @@ func (pp *PartitionProcessor) Start(setupCtx, ctx context.Context) error {
 		}()
 	case runModePassive:
 		if pp.table != nil {
-			pp.tableEntry.Rows = nil // following changes the store under it
+			if rows := pp.tableEntry.Rows; rows != nil {
+				rows.Release() // following changes the store under it
+			}
+			pp.tableEntry.Rows = nil
 			pp.goFollow(pp.table)
 		}
 	}

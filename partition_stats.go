@@ -186,6 +186,7 @@ func (pp *PartitionProcessor) metricsSource() *metrics.Source {
 	case runModeActive:
 		src.Mode = metrics.ModeActive
 		src.Lags = pp.reportLags
+		src.OldestDeferred = pp.oldestDeferred
 	case runModePassive:
 		src.Mode = metrics.ModePassive
 	default:

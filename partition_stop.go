@@ -68,6 +68,7 @@ func (pp *PartitionProcessor) Stop() error {
 // finishStop ends Stop: the partition's error and its metrics.
 func (pp *PartitionProcessor) finishStop() {
 	pp.stopErr = pp.err()
+	pp.deferred.Close()
 	if pp.stopMetrics != nil {
 		pp.stopMetrics()
 	}

@@ -175,6 +175,8 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			GapCheck:  table.GapCheckOf(tm),
 			Update:    tableUpdate(v.opts.updateCallback),
 			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
+			// Shared by the view's partitions (and a processor's lookups).
+			RestoreLimit: v.opts.restoreLimit,
 		})
 	}
 	v.mu.Lock()
