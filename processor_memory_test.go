@@ -17,9 +17,10 @@ import (
 )
 
 // restoreGate is a storage builder whose stores count the restores running
-// between their first batch and MarkRecovered, and hold each at its first
-// batch until the test lets it go.
+// between their first batch and the batch of their last record (at offset
+// last), and hold each at its first batch until the test lets it go.
 type restoreGate struct {
+	last   int64
 	mu     sync.Mutex
 	active map[string]bool
 	done   map[string]bool
@@ -28,8 +29,8 @@ type restoreGate struct {
 	abort  chan struct{} // lets every restore go at the end of the test
 }
 
-func newRestoreGate(t *testing.T) *restoreGate {
-	g := &restoreGate{active: make(map[string]bool), done: make(map[string]bool), gates: make(map[string]chan struct{}), abort: make(chan struct{})}
+func newRestoreGate(t *testing.T, last int64) *restoreGate {
+	g := &restoreGate{last: last, active: make(map[string]bool), done: make(map[string]bool), gates: make(map[string]chan struct{}), abort: make(chan struct{})}
 	t.Cleanup(func() { close(g.abort) })
 	return g
 }
@@ -128,23 +129,26 @@ type gatedStore struct {
 
 func (s *gatedStore) WriteBatch(b *storage.Batch) error {
 	s.g.enter(s.name)
-	return storage.WriteBatch(s.Storage, b)
+	err := storage.WriteBatch(s.Storage, b)
+	if offset, ok := b.Offset(); ok && offset >= s.g.last {
+		s.g.leave(s.name)
+	}
+	return err
 }
 
-func (s *gatedStore) MarkRecovered() error {
-	s.g.leave(s.name)
-	return s.Storage.MarkRecovered()
-}
+// perPartition is the number of keys fillTable writes to every partition of
+// the table, once each.
+const perPartition = 3
 
 // fillTable runs a counting processor of group over topic "in" until every
-// partition of its table holds keys, and returns the counts.
+// partition of its table holds perPartition keys, and returns the counts.
 func fillTable(env *procEnv, group Group, partitions int32) map[string]int64 {
 	t := env.t
 	want := make(map[string]int64)
 	em := env.emitter("in", new(codec.String))
 	for p := int32(0); p < partitions; p++ {
 		found := 0
-		for i := 0; found < 3; i++ {
+		for i := 0; found < perPartition; i++ {
 			if key := keyOf(i); partitionOf(t, key, partitions) == p {
 				_, err := em.Emit(key, "x")
 				require.NoError(t, err)
@@ -182,7 +186,7 @@ func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 		{"recover ahead", []ProcessorOption{WithRecoverAhead()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			gate := newRestoreGate(t)
+			gate := newRestoreGate(t, perPartition-1)
 			opts := append([]ProcessorOption{WithRestoreConcurrency(limit)}, tc.opts...)
 			proc := env.processor(gg, gate.builder(storage.MemoryBuilder()), opts...)
 			r := env.start(proc)
@@ -196,7 +200,7 @@ func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 	}
 
 	t.Run("view", func(t *testing.T) {
-		gate := newRestoreGate(t)
+		gate := newRestoreGate(t, perPartition-1)
 		v, err := NewView(env.brokers, GroupTable(group), new(codec.Int64),
 			env.viewOptions(gate.builder(storage.MemoryBuilder()), WithViewRestoreConcurrency(limit))...)
 		require.NoError(t, err)

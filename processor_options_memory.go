@@ -24,13 +24,22 @@ type memoryOptions struct {
 	deferredCommitWarning time.Duration
 }
 
+// restoresPerCore is how many restores run at once per core the Go
+// scheduler uses, by default. A restore spends most of its time waiting for
+// the broker: a fetch round trip per 256 KiB, and up to one
+// Consumer.MaxWaitTime (500 ms) when it starts beside partitions that
+// already follow, since their long poll holds up its first fetch. Measured
+// on the embedded broker, a view restoring 32 partitions of 8 MiB used half
+// a core at most; on 2 cores 2 restores at once took 6.7-9.5 s, 8 took
+// 2.3-3.3 s, all 32 2.0-2.8 s, and peak RSS was 430-460 MiB, 440 MiB and
+// 620-690 MiB. Four per core keep the cores as busy as all at once, without
+// the memory of all at once.
+const restoresPerCore = 4
+
 // defaultRestoreConcurrency is the number of table partitions restored at
-// once by default: one per core the Go scheduler uses. A restore keeps
-// about one core busy (its consumer decodes while its writer fills the
-// store), so more at once only add their batches and fetch buffers to the
-// memory, and fewer leave a core idle while one waits for a fetch.
+// once by default.
 func defaultRestoreConcurrency() int {
-	return runtime.GOMAXPROCS(0)
+	return restoresPerCore * runtime.GOMAXPROCS(0)
 }
 
 // WithRowCacheBytes bounds the memory of the processor's row cache, which
@@ -53,10 +62,11 @@ func WithRowCacheBytes(n int64) ProcessorOption {
 // assigned partitions, the partitions restored by WithRecoverAhead and
 // those kept by WithHotStandby, and the partitions of its lookup tables.
 // The others wait for their turn. A restore holds a batch of up to 4 MiB
-// and the consumer's fetch buffers while it runs, so a processor that
-// restored 64 partitions of three tables at once held some 200 of those.
-// Default: GOMAXPROCS, which keeps every core busy, since a restore uses
-// about one; zero takes the default.
+// being filled, one being written and the consumer's fetch buffers while it
+// runs, so a processor that restored 64 partitions of three tables at once
+// held some 200 of each. Default: four per core (4 * GOMAXPROCS): a restore
+// mostly waits for the broker, and four per core restore as fast as all at
+// once; zero takes the default.
 func WithRestoreConcurrency(n int) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.memory.restoreConcurrency = n }
 }

@@ -148,9 +148,10 @@ func WithViewTester(t Tester) ViewOption {
 // WithViewRestoreConcurrency bounds how many partitions of the table the
 // view restores from Kafka at once; the others wait for their turn. A
 // restore holds a batch of up to 4 MiB and the consumer's fetch buffers
-// while it runs. Default: GOMAXPROCS, which keeps every core busy, since a
-// restore uses about one; zero takes the default. A processor's lookup
-// tables share the processor's bound (WithRestoreConcurrency).
+// while it runs. Default: four per core (4 * GOMAXPROCS), which restores as
+// fast as all at once, since a restore mostly waits for the broker; zero
+// takes the default. A processor's lookup tables share the processor's
+// bound (WithRestoreConcurrency).
 func WithViewRestoreConcurrency(n int) ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.restoreConcurrency = n }
 }

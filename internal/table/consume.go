@@ -30,9 +30,11 @@ const maxCheckBackoff = 30 * time.Second
 // consume starts a partition consumer at start and applies its records
 // until target is reached (target < 0: never), ctx ends or the partition is
 // closed (errStopped), or an error. hwm is the topic's high-water mark as
-// last looked up, for the stats. started is called once the consumer runs.
-// The consumer is closed before consume returns.
-func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started func()) (err error) {
+// last looked up, for the stats. started is called once the consumer runs,
+// applied once the last batch is written, before the consumer is closed
+// (which waits for the consumer's fetch in flight, up to
+// Consumer.MaxWaitTime). The consumer is closed before consume returns.
+func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started, applied func()) (err error) {
 	pc, err := p.cfg.Consumer.ConsumePartition(p.cfg.Topic, p.cfg.Partition, start)
 	if err != nil {
 		return &KafkaError{Topic: p.cfg.Topic, Partition: p.cfg.Partition, Offset: start, Op: "start consumer", Err: err}
@@ -41,6 +43,7 @@ func (p *Partition) consume(ctx context.Context, st storage.Storage, start, targ
 		p.statsMu.Lock()
 		p.stats.consuming = false
 		p.statsMu.Unlock()
+		applied()
 		if cerr := pc.Close(); cerr != nil {
 			// Errors the consumer still held; after a failure they only
 			// repeat it, after a success they no longer matter.

@@ -326,6 +326,9 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 	if err != nil {
 		return p.stopError(ctx, "recover", err)
 	}
+	// Given back once the records are applied, or when Recover returns
+	// early: closing the consumer only waits for its last fetch.
+	release = sync.OnceFunc(release)
 	defer release()
 	st, leave, err := p.begin(ctx)
 	if err != nil {
@@ -348,7 +351,7 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 	p.statsMu.Unlock()
 
 	if pos.start < pos.hwm {
-		err := p.consume(ctx, st, pos.start, pos.hwm, pos.hwm, func() { p.sig.SetState(Recovering) })
+		err := p.consume(ctx, st, pos.start, pos.hwm, pos.hwm, func() { p.sig.SetState(Recovering) }, release)
 		if err != nil {
 			return p.stopError(ctx, "recover", err)
 		}
@@ -394,7 +397,7 @@ func (p *Partition) Follow(ctx context.Context) (rerr error) {
 	if err != nil {
 		return err
 	}
-	err = p.consume(ctx, st, pos.start, -1, pos.hwm, func() { p.sig.SetState(Running) })
+	err = p.consume(ctx, st, pos.start, -1, pos.hwm, func() { p.sig.SetState(Running) }, func() {})
 	if errors.Is(err, errStopped) {
 		return nil
 	}

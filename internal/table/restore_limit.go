@@ -8,12 +8,14 @@ import (
 // RestoreLimit bounds how many partitions sharing it restore at once.
 //
 // A restore reads a partition as fast as the broker sends it and holds up to
-// a batch (Config.MaxBatchBytes) plus the consumer's fetch buffers while it
-// runs; a processor that restores 64 partitions of a group table and two
-// joins at once holds about 200 of those, and its cores are just as busy
-// with a few. With a limit, the others wait, holding nothing, and start as
-// soon as one ends. Following is not limited: it holds a small batch and
-// runs for as long as the partition stays.
+// two batches (Config.MaxBatchBytes: one filled, one written) plus the
+// consumer's fetch buffers while it runs; a processor that restores 64
+// partitions of a group table and two joins at once holds about 200 of
+// those, and its cores are about as busy with a few dozen. With a limit,
+// the others wait, holding nothing, and start as soon as one has applied
+// its records (closing its consumer may wait one more fetch). Following is
+// not limited: it holds a small batch and runs for as long as the partition
+// stays.
 //
 // A nil *RestoreLimit limits nothing.
 type RestoreLimit struct {
