@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -141,4 +142,60 @@ func TestNoRestoreLimit(t *testing.T) {
 	release, err := rl.acquire(context.Background(), nil)
 	require.NoError(t, err)
 	release()
+}
+
+// slowClose is a consumer whose partition consumers' Close waits until
+// closing is closed, as sarama's waits for the fetch in flight.
+type slowClose struct {
+	*fakeLog
+	closing chan struct{}
+}
+
+func (c slowClose) ConsumePartition(topic string, partition int32, offset int64) (sarama.PartitionConsumer, error) {
+	pc, err := c.fakeLog.ConsumePartition(topic, partition, offset)
+	if err != nil {
+		return nil, err
+	}
+	return slowClosePC{pc, c.closing}, nil
+}
+
+type slowClosePC struct {
+	sarama.PartitionConsumer
+	closing chan struct{}
+}
+
+func (pc slowClosePC) Close() error {
+	<-pc.closing
+	return pc.PartitionConsumer.Close()
+}
+
+func TestRestoreGivesItsSlotBackBeforeItsConsumerCloses(t *testing.T) {
+	rl := NewRestoreLimit(1)
+	slowLog := newFakeLog(testTopic, testPartition)
+	want := fillLog(slowLog, 10)
+	closing := make(chan struct{})
+	slow := newPartition(t, slowLog, storage.NewMemory(), func(c *Config) {
+		c.RestoreLimit = rl
+		c.Consumer = slowClose{slowLog, closing}
+	})
+	letClose := sync.OnceFunc(func() { close(closing) })
+	t.Cleanup(letClose) // first: Close waits for the Recover
+	slowDone := runAsync(func() error { return slow.Recover(context.Background()) })
+	require.Eventually(t, func() bool { return slow.Stats().Input.Count == 10 && rl.Running() == 0 }, waitTimeout, limitPoll,
+		"the slot is free once the records are applied")
+
+	nextLog := newFakeLog(testTopic, testPartition)
+	fillLog(nextLog, 5)
+	nextStore := storage.NewMemory()
+	next := newPartition(t, nextLog, nextStore, func(c *Config) { c.RestoreLimit = rl })
+	require.NoError(t, result(t, runAsync(func() error { return next.Recover(context.Background()) })),
+		"the next restore runs while the first one's consumer still closes")
+	select {
+	case err := <-slowDone:
+		t.Fatalf("the first restore returned before its consumer closed: %v", err)
+	default:
+	}
+	letClose()
+	require.NoError(t, result(t, slowDone))
+	assert.Equal(t, want, contents(t, slow.Storage()))
 }
