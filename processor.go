@@ -103,6 +103,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		done:     make(chan struct{}),
 		bounds:   newMemoryBounds(opts.memory),
 	}
+	m.WatchRowCache(p.bounds.rows.Used)
 	if err := p.prepareTopics(); err != nil {
 		return nil, err
 	}

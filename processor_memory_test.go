@@ -231,7 +231,8 @@ func TestRowCacheBytesBoundsTheCache(t *testing.T) {
 	gg := DefineGroup("row-budget", Input("in", new(codec.String), func(ctx Context, msg interface{}) {
 		ctx.SetValue(value + ctx.Key())
 	}), Persist(new(codec.String)))
-	proc := env.processor(gg, storage.MemoryBuilder(), WithRowCacheBytes(budget))
+	reg := prometheus.NewPedanticRegistry()
+	proc := env.processor(gg, storage.MemoryBuilder(), WithRowCacheBytes(budget), WithMetrics(reg))
 	r := env.startReady(proc)
 	em := env.emitter("in", new(codec.String))
 	for i := 0; i < keys; i++ {
@@ -256,6 +257,10 @@ func TestRowCacheBytesBoundsTheCache(t *testing.T) {
 	assert.Greater(t, rows.Peak(), int64(budget)*3/4, "the cache was full")
 	assert.LessOrEqual(t, rows.Peak(), int64(budget)+partitions*row, "at most one row over per partition")
 	assert.LessOrEqual(t, rows.Used(), int64(budget))
+	gauge, found := sampleSum(t, reg, "goka_processor_row_cache_bytes", map[string]string{"group": "row-budget"})
+	require.True(t, found)
+	assert.Greater(t, gauge, float64(budget)/2, "the gauge shows the cache's bytes")
+	assert.LessOrEqual(t, gauge, float64(budget))
 	require.NoError(t, r.stop(t))
 	assert.Zero(t, rows.Used(), "a processor that stopped holds no rows")
 }

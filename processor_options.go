@@ -210,6 +210,8 @@ func WithLogger(l Logger) ProcessorOption {
 //   - goka_processor_oldest_deferred_commit_seconds (gauge, group and
 //     partition): how long the oldest commit deferred by Context.DeferCommit
 //     has not been released, 0 when none (see WithDeferredCommitWarning).
+//   - goka_processor_row_cache_bytes (gauge, group): what the row cache of
+//     the processor's partitions holds (see WithRowCacheBytes).
 //   - goka_processor_offset_resets_total (counter): claimed input partitions
 //     whose committed offset was out of the topic's range (below the oldest
 //     offset: retention deleted records the group had not processed; past the
