@@ -32,8 +32,10 @@ type memoryOptions struct {
 // on the embedded broker, a view restoring 32 partitions of 8 MiB used half
 // a core at most; on 2 cores 2 restores at once took 6.7-9.5 s, 8 took
 // 2.3-3.3 s, all 32 2.0-2.8 s, and peak RSS was 430-460 MiB, 440 MiB and
-// 620-690 MiB. Four per core keep the cores as busy as all at once, without
-// the memory of all at once.
+// 620-690 MiB; a processor restoring the same table with WithRecoverAhead
+// was ready after 9.6-10.0 s, 2.0-2.4 s and 1.6-1.8 s, at 490-500, 450-490
+// and 650-710 MiB. Four per core keep the cores about as busy as all at
+// once, without the memory of all at once.
 const restoresPerCore = 4
 
 // defaultRestoreConcurrency is the number of table partitions restored at
