@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,9 +167,10 @@ func fillTable(env *procEnv, group Group, partitions int32) map[string]int64 {
 }
 
 // TestRestoreConcurrencyBoundsTheRestores restores a six-partition group
-// table with a limit of two, as an assigned partition and with
-// WithRecoverAhead, and through a view: no more than two restores run at
-// once, the others wait and then run, and every one ends.
+// table with a limit of two, as assigned partitions, with WithRecoverAhead,
+// with WithHotStandby beside another instance, and through a view: no more
+// than two restores run at once, the others wait and then run, and every
+// one ends.
 func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 	t.Parallel()
 	const partitions, limit = 6, 2
@@ -198,6 +200,24 @@ func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 			require.NoError(t, r.stop(t))
 		})
 	}
+
+	t.Run("hot standby", func(t *testing.T) {
+		// The other instance takes some partitions; this one restores
+		// them as hot standby and the rest as assigned.
+		other := env.startReady(env.processor(gg, storage.MemoryBuilder()))
+		defer func() { require.NoError(t, other.stop(t)) }()
+		gate := newRestoreGate(t, perPartition-1)
+		var assigned atomic.Int32
+		proc := env.processor(gg, gate.builder(storage.MemoryBuilder()), WithRestoreConcurrency(limit), WithHotStandby(),
+			WithRebalanceCallback(func(a Assignment) { assigned.Store(int32(len(a))) }))
+		r := env.start(proc)
+		gate.letThrough(t, partitions, limit)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		require.NoError(t, proc.WaitForReadyContext(ctx))
+		assert.Less(t, assigned.Load(), int32(partitions), "some of the partitions restored are hot standby")
+		require.NoError(t, r.stop(t))
+	})
 
 	t.Run("view", func(t *testing.T) {
 		gate := newRestoreGate(t, perPartition-1)
