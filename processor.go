@@ -40,6 +40,9 @@ type Processor struct {
 
 	numPartitions int32
 	lookups       map[string]*View
+	// bounds are the row cache budget and the restore limit the
+	// partitions share (see processor_options_memory.go).
+	bounds memoryBounds
 
 	state *Signal
 
@@ -100,7 +103,9 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		lookups:  compiled.lookups,
 		state:    NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
 		done:     make(chan struct{}),
+		bounds:   newMemoryBounds(opts.memory),
 	}
+	m.WatchRowCache(p.bounds.rows.Used)
 	if err := p.prepareTopics(); err != nil {
 		return nil, err
 	}
@@ -113,6 +118,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 			WithViewStorageBuilder(opts.builders.storage),
 			WithViewConsumerSaramaBuilder(opts.builders.consumerSarama),
 			WithViewMetrics(opts.metrics),
+			withViewRestoreLimit(p.bounds.restores),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("processor %q: building the view of lookup table %s: %w", gg.Group(), e.Topic(), err)
@@ -220,6 +226,8 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		GapCheck:  table.GapCheckOf(p.tmgr),
 		Update:    tableUpdate(cb),
 		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
+		// Shared by every table partition of the processor and its lookups.
+		RestoreLimit: p.bounds.restores,
 	})
 }
 

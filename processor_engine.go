@@ -25,6 +25,9 @@ func (p *Processor) engineConfig() *engine.Config {
 		ChannelSize: p.opts.partitionChannelSize,
 		StopTimeout: p.opts.stopTimeout,
 		CacheRows:   p.opts.cacheRows,
+		// Shared by every partition of the processor.
+		RowBudget:             p.bounds.rows,
+		DeferredCommitWarning: p.opts.memory.deferredCommitWarning,
 		Backoff: func() (engine.Backoff, error) {
 			b, err := p.opts.builders.backoff()
 			if err != nil {

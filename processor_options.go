@@ -95,6 +95,9 @@ type poptions struct {
 	groupRetryTimeout time.Duration
 	// metrics is where the processor registers its collectors; nil: none.
 	metrics prometheus.Registerer
+	// memory bounds the row cache, the restores and the deferred commits
+	// (processor_options_memory.go).
+	memory memoryOptions
 
 	builders struct {
 		storage        storage.Builder
@@ -204,6 +207,11 @@ func WithLogger(l Logger) ProcessorOption {
 //   - goka_processor_rebalances_total (counter): consumer group sessions.
 //   - goka_processor_errors_total (counter, group and kind): processing,
 //     emit, setup and table errors.
+//   - goka_processor_oldest_deferred_commit_seconds (gauge, group and
+//     partition): how long the oldest commit deferred by Context.DeferCommit
+//     has not been released, 0 when none (see WithDeferredCommitWarning).
+//   - goka_processor_row_cache_bytes (gauge, group): what the row cache of
+//     the processor's partitions holds (see WithRowCacheBytes).
 //   - goka_processor_offset_resets_total (counter): claimed input partitions
 //     whose committed offset was out of the topic's range (below the oldest
 //     offset: retention deleted records the group had not processed; past the
@@ -347,6 +355,9 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 	}
 	if o.builders.backoff == nil {
 		o.builders.backoff = DefaultBackoffBuilder
+	}
+	if err := o.memory.resolve(gg.Group()); err != nil {
+		return err
 	}
 	return o.checkStopTimeout(gg)
 }

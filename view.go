@@ -178,6 +178,8 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			// Follow comes right after Recover and takes its consumer
 			// over: reads are fresh from the moment the view recovered.
 			KeepConsumer: true,
+			// Shared by the view's partitions (and a processor's lookups).
+			RestoreLimit: v.opts.restoreLimit,
 		})
 	}
 	v.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
 )
 
@@ -25,6 +26,11 @@ type voptions struct {
 	backoffResetTime      time.Duration
 	// metrics is where the view registers its collectors; nil: none.
 	metrics prometheus.Registerer
+	// restoreConcurrency bounds the partitions restored at once (zero: the
+	// default); restoreLimit is the limit built from it, or the one of the
+	// processor whose lookup the view is.
+	restoreConcurrency int
+	restoreLimit       *table.RestoreLimit
 
 	builders struct {
 		storage        storage.Builder
@@ -139,6 +145,23 @@ func WithViewTester(t Tester) ViewOption {
 	}
 }
 
+// WithViewRestoreConcurrency bounds how many partitions of the table the
+// view restores from Kafka at once; the others wait for their turn. A
+// restore holds a batch of up to 4 MiB and the consumer's fetch buffers
+// while it runs. Default: four per core (4 * GOMAXPROCS), which restores as
+// fast as all at once, since a restore mostly waits for the broker; zero
+// takes the default. A processor's lookup tables share the processor's
+// bound (WithRestoreConcurrency).
+func WithViewRestoreConcurrency(n int) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.restoreConcurrency = n }
+}
+
+// withViewRestoreLimit makes a processor's lookup view share the processor's
+// restore limit.
+func withViewRestoreLimit(l *table.RestoreLimit) ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.restoreLimit = l }
+}
+
 func (o *voptions) applyOptions(table Table, codec Codec, opts ...ViewOption) error {
 	o.clientID = fmt.Sprintf("goka-view-%s", table)
 	o.updateCallback = DefaultUpdate
@@ -167,6 +190,12 @@ func (o *voptions) applyOptions(table Table, codec Codec, opts ...ViewOption) er
 	}
 	if o.builders.backoff == nil {
 		o.builders.backoff = DefaultBackoffBuilder
+	}
+	if o.restoreConcurrency < 0 {
+		return fmt.Errorf("view %s: negative restore concurrency %d (WithViewRestoreConcurrency)", table, o.restoreConcurrency)
+	}
+	if o.restoreLimit == nil {
+		o.restoreLimit = newRestoreLimit(o.restoreConcurrency)
 	}
 	return nil
 }

@@ -7,6 +7,11 @@
 // processed again. A Tracker only ever releases the offset after the longest
 // run of completed messages from the front, so the committed offset never
 // passes a message that has not completed.
+//
+// The flip side is that one message that never completes (a deferred commit
+// never released) holds the partition's commits back for ever. A Watch keeps
+// the deferred commits not released, so that their age can be measured and
+// warned about.
 package commit
 
 import "sync"

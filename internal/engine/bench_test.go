@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -67,7 +68,7 @@ func newBenchPartition(b *testing.B, plan *Plan) *Partition {
 		OnFail:       func(err error) { b.Error(err) },
 	}
 	cfg.Stores = stores.New(func(topic string, partition int32) *table.Partition {
-		return table.New(table.Config{Topic: topic, Partition: partition, Builder: storage.MemoryBuilder(), Offsets: emptyTopics{}})
+		return table.New(table.Config{Topic: topic, Partition: partition, Builder: storage.MemoryBuilder(), Offsets: emptyTopics{}, Consumer: noConsumer{}})
 	})
 	p := NewPartition(cfg, 0, RoleActive, func(string, int64) {})
 	require.NoError(b, p.Start(context.Background(), context.Background()))
@@ -76,6 +77,14 @@ func newBenchPartition(b *testing.B, plan *Plan) *Partition {
 		_ = cfg.Stores.Close()
 	})
 	return p
+}
+
+// noConsumer is the consumer of topics that are empty: never asked for a
+// partition.
+type noConsumer struct{}
+
+func (noConsumer) ConsumePartition(topic string, partition int32, _ int64) (sarama.PartitionConsumer, error) {
+	return nil, fmt.Errorf("no consumer for %s/%d", topic, partition)
 }
 
 // ackingProducer acknowledges every message as it is sent.

@@ -6,6 +6,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/stores"
+	"github.com/seed-b2c684ed/goka/internal/tablecache"
 )
 
 // Config is what the engine takes from the processor that runs it. Every
@@ -35,6 +36,11 @@ type Config struct {
 	// CacheRows lets the row cache of an active partition keep its writes
 	// until a full batch; false writes them whenever no message waits.
 	CacheRows bool
+	// RowBudget bounds the memory of the row caches of all partitions.
+	RowBudget *tablecache.Budget
+	// DeferredCommitWarning is the age of a deferred commit not released
+	// at which the partition warns about it; zero or less: never.
+	DeferredCommitWarning time.Duration
 	// Backoff builds the backoff of a table follower's retries.
 	Backoff func() (Backoff, error)
 	// OnFail hears of the first error of every partition; the processor

@@ -196,9 +196,11 @@ func (m *Message) Fail(err error) {
 // called; calling it with an error fails the message.
 func (m *Message) DeferCommit() func(error) {
 	m.pending.Add(1)
+	forget := m.p.deferred.Add(commit.Deferred{Topic: m.topic, Partition: m.p.partition, Offset: m.offset, Key: m.key})
 	var once sync.Once
 	return func(err error) {
 		once.Do(func() {
+			forget()
 			if err != nil {
 				err = fmt.Errorf("deferred commit released with an error: %w", err)
 			}

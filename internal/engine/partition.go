@@ -82,6 +82,8 @@ type Partition struct {
 	// store (see internal/tablecache); nil until the partition runs, and for
 	// passive partitions, which only read their store.
 	rows atomic.Pointer[tablecache.Cache]
+	// deferred are the commits deferred by callbacks and not released.
+	deferred *commit.Watch
 	// tableWriteFailed is set when a table write was refused: the local store
 	// then holds a value the topic does not, and must stay marked dirty.
 	tableWriteFailed atomic.Bool
@@ -137,6 +139,7 @@ func NewPartition(cfg *Config, partition int32, role Role, mark func(topic strin
 		outStat:        make(map[string]*OutputStats),
 		claims:         make(map[string]sarama.ConsumerGroupClaim),
 	}
+	p.deferred = p.newDeferredWatch()
 	p.acked.Store(-1)
 	if plan.Table != "" {
 		p.tableEntry = cfg.Stores.Acquire(plan.Table, partition)
@@ -247,7 +250,10 @@ func (p *Partition) Start(setupCtx, ctx context.Context) error {
 			// else wrote the table: the restore applied no record.
 			rows := p.tableEntry.Rows
 			if rows == nil || p.table.Stats().Input.Count != applied {
-				rows = tablecache.New(p.table.Storage(), 0, 0, p.cfg.CacheRows)
+				if rows != nil {
+					rows.Release()
+				}
+				rows = tablecache.New(p.table.Storage(), tablecache.Config{KeepClean: p.cfg.CacheRows, Budget: p.cfg.RowBudget})
 			}
 			p.tableEntry.Rows = nil
 			p.rows.Store(rows)
@@ -261,7 +267,10 @@ func (p *Partition) Start(setupCtx, ctx context.Context) error {
 		}()
 	case RolePassive:
 		if p.table != nil {
-			p.tableEntry.Rows = nil // following changes the store under it
+			if rows := p.tableEntry.Rows; rows != nil {
+				rows.Release() // following changes the store under it
+			}
+			p.tableEntry.Rows = nil
 			p.goFollow(p.table)
 		}
 	}

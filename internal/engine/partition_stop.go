@@ -68,6 +68,7 @@ func (p *Partition) Stop() error {
 // finishStop ends Stop: the partition's error and its metrics.
 func (p *Partition) finishStop() {
 	p.stopErr = p.err()
+	p.deferred.Close()
 	if p.stopMetrics != nil {
 		p.stopMetrics()
 	}

@@ -189,6 +189,7 @@ func (p *Partition) metricsSource() *metrics.Source {
 	case RoleActive:
 		src.Mode = metrics.ModeActive
 		src.Lags = p.reportLags
+		src.OldestDeferred = p.oldestDeferred
 	case RolePassive:
 		src.Mode = metrics.ModePassive
 	default:

@@ -170,7 +170,9 @@ func TestProcessorStateGauges(t *testing.T) {
 	restoring := fakeTable{table.Stats{Recovery: table.RecoveryStats{StartTime: start, Offset: 24, Hwm: 100}, Input: table.InputStats{OffsetLag: 75}}}
 	lags := func(report func(string, int64)) { report("in", 42) }
 
-	stopActive := m.Partition(0, nil, nil).Watch(&Source{Mode: ModeActive, Lags: lags, Tables: map[string]TableStats{"g-table": restoring}})
+	m.WatchRowCache(func() int64 { return 4096 })
+	deferred := func() time.Duration { return 90 * time.Second }
+	stopActive := m.Partition(0, nil, nil).Watch(&Source{Mode: ModeActive, Lags: lags, Tables: map[string]TableStats{"g-table": restoring}, OldestDeferred: deferred})
 	stopPassive := m.Partition(1, nil, nil).Watch(&Source{Mode: ModePassive, Tables: map[string]TableStats{"g-table": fakeTable{}}})
 	// Another instance's standby copy of partition 0: the active one wins.
 	stopShadow := m.Partition(0, nil, nil).Watch(&Source{Mode: ModePassive, Tables: map[string]TableStats{"g-table": fakeTable{}}})
@@ -178,6 +180,9 @@ func TestProcessorStateGauges(t *testing.T) {
 
 	got := gather(t, reg)
 	assert.Equal(t, 42.0, got["goka_processor_consumer_lag{group=g,partition=0,topic=in}"])
+	assert.Equal(t, 90.0, got["goka_processor_oldest_deferred_commit_seconds{group=g,partition=0}"])
+	assert.Equal(t, 4096.0, got["goka_processor_row_cache_bytes{group=g}"])
+	assert.NotContains(t, got, "goka_processor_oldest_deferred_commit_seconds{group=g,partition=1}", "a standby runs no callback")
 	assert.Equal(t, 0.25, got["goka_processor_table_recovery_progress{group=g,partition=0,topic=g-table}"])
 	assert.Equal(t, 75.0, got["goka_processor_table_lag{group=g,partition=0,topic=g-table}"])
 	assert.GreaterOrEqual(t, got["goka_processor_table_recovery_duration_seconds{group=g,partition=0,topic=g-table}"], 60.0)
@@ -191,6 +196,7 @@ func TestProcessorStateGauges(t *testing.T) {
 	stopPassive()
 	got = gather(t, reg)
 	assert.NotContains(t, got, "goka_processor_consumer_lag{group=g,partition=0,topic=in}")
+	assert.NotContains(t, got, "goka_processor_oldest_deferred_commit_seconds{group=g,partition=0}")
 	assert.Equal(t, 0.0, got["goka_processor_partitions{group=g,mode=active}"])
 	assert.Equal(t, 1.0, got["goka_processor_partitions{group=g,mode=passive}"], "the shadow copy remains")
 	stopShadow()

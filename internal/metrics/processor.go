@@ -123,6 +123,15 @@ func NewProcessor(reg prometheus.Registerer, group string) (*Processor, error) {
 	return m, nil
 }
 
+// WatchRowCache makes scrapes read the bytes the processor's row cache
+// holds from bytes.
+func (m *Processor) WatchRowCache(bytes func() int64) {
+	if m == nil {
+		return
+	}
+	m.set.state.watchRowCache(m.group, bytes)
+}
+
 // Rebalanced counts a consumer group session.
 func (m *Processor) Rebalanced() {
 	if m == nil {

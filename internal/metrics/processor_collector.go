@@ -45,6 +45,10 @@ type Source struct {
 	// Tables are the group table and the joined tables of the partition,
 	// by topic.
 	Tables map[string]TableStats
+	// OldestDeferred returns how long the oldest deferred commit of the
+	// partition has not been released, zero when none is pending; nil for
+	// a partition that runs no callback.
+	OldestDeferred func() time.Duration
 }
 
 type partitionKey struct {
@@ -59,10 +63,14 @@ type processorCollector struct {
 	progress   *prometheus.Desc
 	duration   *prometheus.Desc
 	tableLag   *prometheus.Desc
+	deferred   *prometheus.Desc
+	rowCache   *prometheus.Desc
 
 	mu      sync.Mutex
 	groups  map[string]struct{}
 	sources map[partitionKey][]*Source
+	// rowCaches read the bytes held by the row cache of each group.
+	rowCaches map[string]func() int64
 }
 
 func newProcessorCollector() *processorCollector {
@@ -83,14 +91,21 @@ func newProcessorCollector() *processorCollector {
 		tableLag: prometheus.NewDesc("goka_processor_table_lag",
 			"Records of a table partition not yet applied to the local copy (joined and hot-standby tables while they follow).",
 			gtp, nil),
-		groups:  make(map[string]struct{}),
-		sources: make(map[partitionKey][]*Source),
+		deferred: prometheus.NewDesc("goka_processor_oldest_deferred_commit_seconds",
+			"Age of the oldest commit a callback of the partition deferred (Context.DeferCommit) and has not released, 0 when none: the partition commits nothing from that message on until it is released.",
+			[]string{labelGroup, labelPartition}, nil),
+		rowCache: prometheus.NewDesc("goka_processor_row_cache_bytes",
+			"Bytes held by the row cache of a processor's partitions, against its WithRowCacheBytes bound.",
+			[]string{labelGroup}, nil),
+		groups:    make(map[string]struct{}),
+		sources:   make(map[partitionKey][]*Source),
+		rowCaches: make(map[string]func() int64),
 	}
 }
 
 // Describe sends the descriptors of the state gauges.
 func (c *processorCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.lag, c.partitions, c.progress, c.duration, c.tableLag} {
+	for _, d := range []*prometheus.Desc{c.lag, c.partitions, c.progress, c.duration, c.tableLag, c.deferred, c.rowCache} {
 		ch <- d
 	}
 }
@@ -101,6 +116,14 @@ func (c *processorCollector) addGroup(group string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.groups[group] = struct{}{}
+}
+
+// watchRowCache makes the row cache of group visible to scrapes; a later
+// call for the same group replaces it.
+func (c *processorCollector) watchRowCache(group string, bytes func() int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rowCaches[group] = bytes
 }
 
 func (c *processorCollector) watch(group string, partition int32, src *Source) (stop func()) {
@@ -144,6 +167,10 @@ func (c *processorCollector) Collect(ch chan<- prometheus.Metric) {
 	for g := range c.groups {
 		counts[g] = new([ModeRecover]int)
 	}
+	rowCaches := make(map[string]func() int64, len(c.rowCaches))
+	for g, bytes := range c.rowCaches {
+		rowCaches[g] = bytes
+	}
 	chosen := make([]watched, 0, len(c.sources))
 	for key, srcs := range c.sources {
 		best := srcs[0]
@@ -165,9 +192,15 @@ func (c *processorCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(c.partitions, prometheus.GaugeValue, float64(n[mode]), g, mode.String())
 		}
 	}
+	for g, bytes := range rowCaches {
+		ch <- prometheus.MustNewConstMetric(c.rowCache, prometheus.GaugeValue, float64(bytes()), g)
+	}
 	now := time.Now()
 	for _, w := range chosen {
 		group, part := w.key.group, partitionLabel(w.key.partition)
+		if w.src.OldestDeferred != nil {
+			ch <- prometheus.MustNewConstMetric(c.deferred, prometheus.GaugeValue, w.src.OldestDeferred().Seconds(), group, part)
+		}
 		if w.src.Lags != nil {
 			w.src.Lags(func(topic string, lag int64) {
 				ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(lag), group, topic, part)

@@ -187,7 +187,10 @@ func closeAll(entries []*Entry) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.Rows = nil
+			if e.Rows != nil {
+				e.Rows.Release() // its bytes go back to the processor's budget
+				e.Rows = nil
+			}
 			errs[i] = e.Table.Close()
 		}()
 	}

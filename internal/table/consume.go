@@ -30,13 +30,14 @@ const maxCheckBackoff = 30 * time.Second
 // consume starts a partition consumer at start and applies its records
 // until target is reached (target < 0: never), ctx ends or the partition is
 // closed (errStopped), or an error. hwm is the topic's high-water mark as
-// last looked up, for the stats. started is called once the consumer runs.
+// last looked up, for the stats. started is called once the consumer runs,
+// applied once the last batch is written, before the consumer is let go.
 // The consumer is closed before consume returns, except after a recovery
 // that reached its target: then it is parked for the Follow that comes next
 // when Config.KeepConsumer is set, and closed in the background otherwise
 // (see handoff.go). A parked consumer that stands at start is used instead
 // of a new one.
-func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started func()) (err error) {
+func (p *Partition) consume(ctx context.Context, st storage.Storage, start, target, hwm int64, started, applied func()) (err error) {
 	pc, err := p.startConsumer(start)
 	if err != nil {
 		return err
@@ -47,6 +48,7 @@ func (p *Partition) consume(ctx context.Context, st storage.Storage, start, targ
 		p.statsMu.Lock()
 		p.stats.consuming = false
 		p.statsMu.Unlock()
+		applied()
 		switch {
 		case keep:
 			p.park(pc, next)

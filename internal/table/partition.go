@@ -93,6 +93,9 @@ type Config struct {
 	// or Follow when the store's offset no longer matches it. Without it
 	// Recover stops its consumer and closes it in the background.
 	KeepConsumer bool
+	// RestoreLimit, shared by the partitions of a processor or a view,
+	// bounds how many of them run Recover at once; nil: no bound.
+	RestoreLimit *RestoreLimit
 }
 
 // withDefaults fills the zero values.
@@ -331,7 +334,8 @@ func (p *Partition) fail() {
 
 // Recover restores the store up to the high-water mark taken when it
 // starts: Connecting, Recovering, Preparing, then Running, where it
-// returns. It stops its consumer before returning and leaves nothing
+// returns. With a Config.RestoreLimit it first waits for a slot, in the
+// state it was in. It stops its consumer before returning and leaves nothing
 // running but the consumer's close, which waits for sarama's fetch in
 // flight and which the next consumer and Close wait for; unless
 // Config.KeepConsumer is set: then its consumer stays for the Follow that
@@ -343,6 +347,14 @@ func (p *Partition) fail() {
 // After an error the state is Connecting and the store keeps every batch
 // written so far.
 func (p *Partition) Recover(ctx context.Context) (rerr error) {
+	release, err := p.cfg.RestoreLimit.acquire(ctx, p.done)
+	if err != nil {
+		return p.stopError(ctx, "recover", err)
+	}
+	// Given back once the records are applied, or when Recover returns
+	// early: closing the consumer only waits for its last fetch.
+	release = sync.OnceFunc(release)
+	defer release()
 	st, leave, err := p.begin(ctx)
 	if err != nil {
 		return err
@@ -364,7 +376,7 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 	p.statsMu.Unlock()
 
 	if pos.start < pos.hwm {
-		err := p.consume(ctx, st, pos.start, pos.hwm, pos.hwm, func() { p.sig.SetState(Recovering) })
+		err := p.consume(ctx, st, pos.start, pos.hwm, pos.hwm, func() { p.sig.SetState(Recovering) }, release)
 		if err != nil {
 			return p.stopError(ctx, "recover", err)
 		}
@@ -423,7 +435,7 @@ func (p *Partition) Follow(ctx context.Context) (rerr error) {
 			return err
 		}
 	}
-	err = p.consume(ctx, st, pos.start, -1, pos.hwm, func() { p.sig.SetState(Running) })
+	err = p.consume(ctx, st, pos.start, -1, pos.hwm, func() { p.sig.SetState(Running) }, func() {})
 	if errors.Is(err, errStopped) {
 		return nil
 	}

@@ -32,7 +32,7 @@ func (c *counting) WriteBatch(b *storage.Batch) error {
 
 func TestReadsOwnWritesBeforeTheyReachTheStore(t *testing.T) {
 	st := &counting{Storage: storage.NewMemory()}
-	c := New(st, 10, 100, true)
+	c := New(st, Config{FlushEntries: 10, KeepClean: true})
 	require.NoError(t, st.Set("old", []byte("1")))
 
 	require.NoError(t, c.Set("new", []byte("2")))
@@ -62,7 +62,7 @@ func TestReadsOwnWritesBeforeTheyReachTheStore(t *testing.T) {
 
 func TestWritesBatchWhenEnoughRowsChanged(t *testing.T) {
 	st := &counting{Storage: storage.NewMemory()}
-	c := New(st, 10, 100, true)
+	c := New(st, Config{FlushEntries: 10, KeepClean: true})
 	for i := 0; i < 25; i++ {
 		require.NoError(t, c.Set("k"+strconv.Itoa(i%12), []byte(strconv.Itoa(i))))
 	}
@@ -77,7 +77,7 @@ func TestWritesBatchWhenEnoughRowsChanged(t *testing.T) {
 }
 
 func TestValuesAreCopies(t *testing.T) {
-	c := New(storage.NewMemory(), 10, 100, true)
+	c := New(storage.NewMemory(), Config{FlushEntries: 10, KeepClean: true})
 	in := []byte("abc")
 	require.NoError(t, c.Set("k", in))
 	in[0] = 'X'
@@ -89,28 +89,26 @@ func TestValuesAreCopies(t *testing.T) {
 	assert.Equal(t, []byte("abc"), again, "the returned slice is not the cached one")
 }
 
-func TestBoundedMemory(t *testing.T) {
+func TestReadRowsStayWithinTheBudget(t *testing.T) {
 	st := storage.NewMemory()
 	for i := 0; i < 1000; i++ {
 		require.NoError(t, st.Set("k"+strconv.Itoa(i), []byte("v")))
 	}
-	c := New(st, 10, 50, true)
+	budget := NewBudget(50 * (rowOverhead + 5))
+	c := New(st, Config{FlushEntries: 10, KeepClean: true, Budget: budget})
 	for i := 0; i < 1000; i++ {
 		v, err := c.Get("k" + strconv.Itoa(i))
 		require.NoError(t, err)
 		require.Equal(t, []byte("v"), v)
+		require.LessOrEqual(t, budget.Used(), budget.Limit())
 	}
 	assert.LessOrEqual(t, len(c.rows), 50)
-	for i := 0; i < 200; i++ {
-		require.NoError(t, c.Set("n"+strconv.Itoa(i), []byte("w")))
-	}
-	require.NoError(t, c.Flush())
-	assert.LessOrEqual(t, len(c.rows), 50)
+	assert.Greater(t, len(c.rows), 40, "an eviction frees a sixteenth of the budget, not everything")
 }
 
 func TestFailedFlushKeepsTheChanges(t *testing.T) {
 	st := &counting{Storage: storage.NewMemory(), fail: errors.New("disk full")}
-	c := New(st, 100, 1000, true)
+	c := New(st, Config{FlushEntries: 100, KeepClean: true})
 	require.NoError(t, c.Set("k", []byte("v")))
 	require.Error(t, c.Flush())
 	assert.Equal(t, 1, c.Dirty())
@@ -121,7 +119,7 @@ func TestFailedFlushKeepsTheChanges(t *testing.T) {
 }
 
 func TestConcurrentReadersAndAWriter(t *testing.T) {
-	c := New(storage.NewMemory(), 16, 64, true)
+	c := New(storage.NewMemory(), Config{FlushEntries: 16, KeepClean: true})
 	var wg sync.WaitGroup
 	for r := 0; r < 4; r++ {
 		wg.Add(1)
@@ -141,7 +139,7 @@ func TestConcurrentReadersAndAWriter(t *testing.T) {
 }
 
 func BenchmarkSetGet(b *testing.B) {
-	c := New(storage.NewMemory(), 0, 0, true)
+	c := New(storage.NewMemory(), Config{FlushEntries: 0, KeepClean: true})
 	keys := make([]string, 1000)
 	for i := range keys {
 		keys[i] = "key-" + strconv.Itoa(i)
@@ -161,7 +159,7 @@ func BenchmarkSetGet(b *testing.B) {
 
 func TestWithoutKeepCleanReadsGoToTheStore(t *testing.T) {
 	st := storage.NewMemory()
-	c := New(st, 10, 100, false)
+	c := New(st, Config{FlushEntries: 10})
 	require.NoError(t, c.Set("k", []byte("cached")))
 	require.NoError(t, c.Flush())
 	// Someone else writes the store (the tester's SetTableValue).
