@@ -37,7 +37,7 @@ func processorLatencyWorkload(ctx context.Context, e *env) ([]result, error) {
 	r.addBaseline("sarama consume+produce, same rate", raw.timing())
 	r.Note = fmt.Sprintf("%d msg/s for %s, %d partitions, input ack to output receipt, %d runs pooled; %s; %s",
 		procLatRate, time.Duration(e.opts.sizes.LatDur), e.opts.sizes.Partitions, lib.runs,
-		targetNote("processor", lib.p99()), targetNote("raw", raw.p99()))
+		targetNote("processor", lib.timing().lat), targetNote("raw", raw.timing().lat))
 	return []result{r}, nil
 }
 

@@ -52,11 +52,11 @@ func viewFreshnessWorkload(ctx context.Context, e *env) ([]result, error) {
 		steady := newResult(name, "msgs/s", v.steady.timing())
 		steady.addBaseline("sarama producer ack to consumer receipt", r.steady.timing())
 		steady.Note = fmt.Sprintf("%d msg/s, %s from %s after WaitRecovered, %d runs pooled; %s; %s",
-			rate, time.Duration(s.FreshDur), time.Duration(s.FreshWin), v.steady.runs, targetNote("view", v.steady.p99()), targetNote("raw", r.steady.p99()))
+			rate, time.Duration(s.FreshDur), 2*time.Duration(s.FreshWin), v.steady.runs, targetNote("view", v.steady.timing().lat), targetNote("raw", r.steady.timing().lat))
 		recovery := newResult(name+"-recovery", "msgs/s", v.recovery.timing())
 		recovery.addBaseline("sarama producer ack to consumer receipt", r.recovery.timing())
 		recovery.Note = fmt.Sprintf("%d msg/s, the first %s after WaitRecovered, the view started while writes went on, %d runs pooled; %s; %s",
-			rate, time.Duration(s.FreshWin), v.recovery.runs, targetNote("view", v.recovery.p99()), targetNote("raw", r.recovery.p99()))
+			rate, time.Duration(s.FreshWin), v.recovery.runs, targetNote("view", v.recovery.timing().lat), targetNote("raw", r.recovery.timing().lat))
 		rows = append(rows, steady, recovery)
 	}
 	return rows, nil
