@@ -71,6 +71,15 @@ func TestPaceHoldsTheRate(t *testing.T) {
 	}
 }
 
+func TestPaceStopsQuietlyWhenCancelledInASend(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	require.NoError(t, pace(ctx, 1000, func(int64) error {
+		cancel()
+		return ctx.Err()
+	}))
+	require.Error(t, pace(context.Background(), 1000, func(int64) error { return assert.AnError }))
+}
+
 func TestSeqOfSkipsThePrefill(t *testing.T) {
 	_, ok := seqOf([]byte("0"))
 	assert.False(t, ok)

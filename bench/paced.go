@@ -25,6 +25,9 @@ func pace(ctx context.Context, rate int, send func(seq int64) error) error {
 		due := int64(time.Since(start).Seconds()*float64(rate)) + 1
 		for ; sent < due && ctx.Err() == nil; sent++ {
 			if err := send(sent); err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped while send waited
+				}
 				return fmt.Errorf("sending message %d: %w", sent, err)
 			}
 		}
