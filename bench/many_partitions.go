@@ -56,8 +56,8 @@ func manyPartitionsWorkload(ctx context.Context, e *env) ([]result, error) {
 	if consumerDef.best.rate() > fastest.rate() {
 		fastest = consumerDef.best
 	}
-	r.Note = fmt.Sprintf("group table and two joins of %d partitions, %d keys of %d bytes each, WithHotStandby; Run to WaitForReady in %s, the raw consumer in %s",
-		parts, n, s.ValueSize, proc.best.elapsed.Round(time.Millisecond), fastest.elapsed.Round(time.Millisecond))
+	r.Note = fmt.Sprintf("group table and two joins of %d partitions, %d keys of %d bytes each, WithHotStandby; Run to WaitForReady in %s, the raw consumer in %s; peak RSS %s, the raw consumer's %s",
+		parts, n, s.ValueSize, proc.best.elapsed.Round(time.Millisecond), fastest.elapsed.Round(time.Millisecond), fmtPeak(proc.best.mem), fmtPeak(fastest.mem))
 	return []result{r}, nil
 }
 
