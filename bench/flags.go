@@ -27,6 +27,11 @@ type sizes struct {
 	TesterN    int `json:"tester_n"`    // tester Consume calls
 	Rec1MN     int `json:"rec1m_n"`     // keys (and messages) of recovery-1m
 	Rec1MValue int `json:"rec1m_value"` // value bytes of recovery-1m
+	FreshDur   dur `json:"fresh_dur"`   // view-freshness: steady window of each run
+	FreshWin   dur `json:"fresh_win"`   // view-freshness: window after recovery
+	LatDur     dur `json:"lat_dur"`     // processor-latency: paced input of each run
+	ManyParts  int `json:"many_parts"`  // many-partitions: partitions of each topic
+	ManyN      int `json:"many_n"`      // many-partitions: messages of each table
 }
 
 // dur is a time.Duration that shows as "3s" in JSON.
@@ -48,6 +53,8 @@ func defaultSizes() sizes {
 		EmitN: 500_000, EmitSyncN: 50, ProcN: 500_000, Keys: 1000, Partitions: 8, ValueSize: 100,
 		RecN: 1_000_000, RecKeys: 100_000, ViewKeys: 100_000, ViewG: 8, ViewDur: dur(3 * time.Second),
 		TesterN: 200_000, Rec1MN: 1_000_000, Rec1MValue: 100,
+		FreshDur: dur(3 * time.Second), FreshWin: dur(time.Second), LatDur: dur(5 * time.Second),
+		ManyParts: 64, ManyN: 100_000,
 	}
 }
 
@@ -56,6 +63,8 @@ func quickSizes() sizes {
 		EmitN: 5_000, EmitSyncN: 20, ProcN: 5_000, Keys: 100, Partitions: 4, ValueSize: 100,
 		RecN: 10_000, RecKeys: 2_000, ViewKeys: 2_000, ViewG: 4, ViewDur: dur(500 * time.Millisecond),
 		TesterN: 500, Rec1MN: 20_000, Rec1MValue: 100,
+		FreshDur: dur(time.Second), FreshWin: dur(time.Second), LatDur: dur(time.Second),
+		ManyParts: 16, ManyN: 2_000,
 	}
 }
 
@@ -82,12 +91,13 @@ type options struct {
 	passOn []string
 }
 
-// defaultWorkloads run when -only is not given; recovery-1m and durability
-// take long and run only on request.
+// defaultWorkloads run when -only is not given; recovery-1m, durability and
+// the latency and many-partitions workloads take long and run only on
+// request.
 var defaultWorkloads = []string{"emitter", "processor", "recovery", "view-reads", "tester"}
 
 // allWorkloads are the names -only accepts, in the order they run.
-var allWorkloads = append(slices.Clone(defaultWorkloads), "recovery-1m", "durability")
+var allWorkloads = append(slices.Clone(defaultWorkloads), "recovery-1m", "durability", "view-freshness", "processor-latency", "many-partitions")
 
 // notPassedOn are the flags the parent handles itself.
 var notPassedOn = map[string]bool{"only": true, "json": true, "fork": true, "child": true, "brokers": true, "runid": true}
@@ -127,6 +137,12 @@ func parseFlags(fs *flag.FlagSet, args []string) (*options, error) {
 	fs.IntVar(&s.TesterN, "tester-n", s.TesterN, "tester: Consume calls")
 	fs.IntVar(&s.Rec1MN, "rec1m-n", s.Rec1MN, "recovery-1m: keys, one message each")
 	fs.IntVar(&s.Rec1MValue, "rec1m-value", s.Rec1MValue, "recovery-1m: value bytes")
+	freshDur, freshWin, latDur := time.Duration(s.FreshDur), time.Duration(s.FreshWin), time.Duration(s.LatDur)
+	fs.DurationVar(&freshDur, "fresh-dur", freshDur, "view-freshness: the steady window of each run")
+	fs.DurationVar(&freshWin, "fresh-win", freshWin, "view-freshness: the window after the view reports recovered, and the pause before the steady window")
+	fs.DurationVar(&latDur, "lat-dur", latDur, "processor-latency: how long each run writes input")
+	fs.IntVar(&s.ManyParts, "many-parts", s.ManyParts, "many-partitions: partitions of the group table, both joins and the input")
+	fs.IntVar(&s.ManyN, "many-n", s.ManyN, "many-partitions: messages (distinct keys) of each of the three tables")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -134,6 +150,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (*options, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	s.ViewDur = dur(viewDur)
+	s.FreshDur, s.FreshWin, s.LatDur = dur(freshDur), dur(freshWin), dur(latDur)
 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
@@ -192,9 +209,17 @@ func withQuick(s sizes, set map[string]bool) sizes {
 	pick("tester-n", &s.TesterN, q.TesterN)
 	pick("rec1m-n", &s.Rec1MN, q.Rec1MN)
 	pick("rec1m-value", &s.Rec1MValue, q.Rec1MValue)
-	if !set["view-dur"] {
-		s.ViewDur = q.ViewDur
+	pick("many-parts", &s.ManyParts, q.ManyParts)
+	pick("many-n", &s.ManyN, q.ManyN)
+	pickDur := func(flag string, dst *dur, v dur) {
+		if !set[flag] {
+			*dst = v
+		}
 	}
+	pickDur("view-dur", &s.ViewDur, q.ViewDur)
+	pickDur("fresh-dur", &s.FreshDur, q.FreshDur)
+	pickDur("fresh-win", &s.FreshWin, q.FreshWin)
+	pickDur("lat-dur", &s.LatDur, q.LatDur)
 	return s
 }
 
@@ -205,14 +230,16 @@ func (s sizes) validate() error {
 		"emit-n": s.EmitN, "emitsync-n": s.EmitSyncN, "proc-n": s.ProcN, "keys": s.Keys,
 		"partitions": s.Partitions, "value-size": s.ValueSize, "rec-n": s.RecN, "rec-keys": s.RecKeys,
 		"view-keys": s.ViewKeys, "view-g": s.ViewG, "tester-n": s.TesterN, "rec1m-n": s.Rec1MN,
-		"rec1m-value": s.Rec1MValue,
+		"rec1m-value": s.Rec1MValue, "many-parts": s.ManyParts, "many-n": s.ManyN,
 	} {
 		if v < 1 {
 			return fmt.Errorf("%w: -%s must be at least 1, got %d", errSize, name, v)
 		}
 	}
-	if s.ViewDur <= 0 {
-		return fmt.Errorf("%w: -view-dur must be positive", errSize)
+	for name, v := range map[string]dur{"view-dur": s.ViewDur, "fresh-dur": s.FreshDur, "fresh-win": s.FreshWin, "lat-dur": s.LatDur} {
+		if v <= 0 {
+			return fmt.Errorf("%w: -%s must be positive", errSize, name)
+		}
 	}
 	return nil
 }

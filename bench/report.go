@@ -84,16 +84,16 @@ func writeJSON(path string, r *report) error {
 }
 
 // The table has one line per workload and one more per further baseline.
-const rowFormat = "%-20s %11s  %-50s %11s %6s %8s %8s %9s %9s\n"
+const rowFormat = "%-29s %11s  %-50s %11s %6s %8s %8s %9s %9s\n"
 
 func printHeader(w io.Writer) {
 	fmt.Fprintf(w, rowFormat, "workload", "rate", "baseline", "base rate", "ratio", "p50", "p99", "peak RSS", "ΔRSS")
-	fmt.Fprintln(w, strings.Repeat("-", 142))
+	fmt.Fprintln(w, strings.Repeat("-", 151))
 }
 
 func printResult(w io.Writer, r result) {
 	if r.Err != "" {
-		fmt.Fprintf(w, "%-20s FAILED: %s\n", r.Name, r.Err)
+		fmt.Fprintf(w, "%-29s FAILED: %s\n", r.Name, r.Err)
 		return
 	}
 	rate := fmtRate(r.Rate, r.Unit)
@@ -120,7 +120,7 @@ func printResult(w io.Writer, r result) {
 		}
 	}
 	if r.Note != "" {
-		fmt.Fprintf(w, "%-20s   %s\n", "", r.Note)
+		fmt.Fprintf(w, "%-29s   %s\n", "", r.Note)
 	}
 }
 

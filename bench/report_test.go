@@ -41,7 +41,7 @@ func TestPrintResult(t *testing.T) {
 
 	out.Reset()
 	printResult(&out, result{Name: "tester", Err: "boom"})
-	assert.Equal(t, "tester               FAILED: boom\n", out.String())
+	assert.Equal(t, "tester                        FAILED: boom\n", out.String())
 }
 
 func TestFmtPeakMarksProcessWidePeak(t *testing.T) {

@@ -22,6 +22,10 @@ var workloads = map[string]workload{
 	"tester":      testerWorkload,
 	"recovery-1m": recovery1MWorkload,
 	"durability":  durabilityWorkload,
+
+	"view-freshness":    viewFreshnessWorkload,
+	"processor-latency": processorLatencyWorkload,
+	"many-partitions":   manyPartitionsWorkload,
 }
 
 // runChild runs the selected workloads in this process, against the brokers
@@ -107,6 +111,21 @@ func (b *background) await(ctx context.Context, ready <-chan struct{}, what stri
 		return fmt.Errorf("run ended before %s: %w", what, errOrStopped(err))
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+	}
+}
+
+// waitUntil waits until t, failing early when Run ends or ctx is done.
+func (b *background) waitUntil(ctx context.Context, t time.Time) error {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case err := <-b.done:
+		b.done <- err // for stop
+		return fmt.Errorf("run ended early: %w", errOrStopped(err))
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

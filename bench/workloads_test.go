@@ -23,6 +23,8 @@ func tinySizes() sizes {
 		EmitN: 300, EmitSyncN: 3, ProcN: 400, Keys: 20, Partitions: 3, ValueSize: 10,
 		RecN: 600, RecKeys: 50, ViewKeys: 100, ViewG: 2, ViewDur: dur(60 * time.Millisecond),
 		TesterN: 30, Rec1MN: 300, Rec1MValue: 100,
+		FreshDur: dur(150 * time.Millisecond), FreshWin: dur(100 * time.Millisecond), LatDur: dur(150 * time.Millisecond),
+		ManyParts: 4, ManyN: 200,
 	}
 }
 
@@ -64,11 +66,13 @@ func TestWorkloadsRunAndCleanUp(t *testing.T) {
 		"view-reads", "tester", "recovery-1m-processor", "recovery-1m-view",
 		"durability-processor", "durability-emitter", "durability-emitter-sync",
 		"durability-processor-local", "durability-emitter-local", "durability-emitter-sync-local",
+		"view-freshness-100", "view-freshness-100-recovery", "view-freshness-10k", "view-freshness-10k-recovery",
+		"processor-latency", "many-partitions",
 	}, names)
 	// Every raw client of these rows ran twice, with sarama's defaults and
 	// with the library's configuration, and the first baseline, which the
 	// target ratios refer to, is the faster of the two.
-	paired := map[string]int{"emitter": 1, "emitter-sync": 1, "processor": 2, "recovery-processor": 1, "recovery-view": 1, "recovery-1m-processor": 1, "recovery-1m-view": 1}
+	paired := map[string]int{"emitter": 1, "emitter-sync": 1, "processor": 2, "recovery-processor": 1, "recovery-view": 1, "recovery-1m-processor": 1, "recovery-1m-view": 1, "many-partitions": 1}
 	for _, r := range rows {
 		pairs := 0
 		for i := 0; i < len(r.Baselines); i++ {
@@ -93,6 +97,19 @@ func TestWorkloadsRunAndCleanUp(t *testing.T) {
 			require.NotNil(t, r.Latency)
 			assert.Equal(t, 3, r.Latency.N)
 			require.NotNil(t, r.Baselines[0].Latency)
+		}
+		// The paced rows give percentiles of pooled samples, the library's
+		// and the baseline's, and say whether the target was met.
+		if strings.HasPrefix(r.Name, "view-freshness-") || r.Name == "processor-latency" {
+			require.NotNil(t, r.Latency, r.Name)
+			require.Len(t, r.Baselines, 1, r.Name)
+			require.NotNil(t, r.Baselines[0].Latency, r.Name)
+			for _, l := range []*latency{r.Latency, r.Baselines[0].Latency} {
+				assert.Positive(t, l.N, r.Name)
+				assert.LessOrEqual(t, l.P50, l.P99, r.Name)
+				assert.LessOrEqual(t, l.P99, l.Max, r.Name)
+			}
+			assert.Regexp(t, `p99 .*: target < 20ms (met|MISSED)`, r.Note, r.Name)
 		}
 	}
 
