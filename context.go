@@ -60,7 +60,8 @@ type Context interface {
 	// committed, and nothing the callback wrote is sent.
 	Fail(err error)
 
-	// Context is cancelled when the partition stops (rebalance or shutdown).
+	// Context is cancelled when the partition stops (rebalance, shutdown or
+	// a failure).
 	Context() context.Context
 
 	// DeferCommit holds the message's commit until the returned function is

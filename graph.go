@@ -473,40 +473,6 @@ func (gg *GroupGraph) Validate() error {
 	return errors.Join(errs...)
 }
 
-// codecOf returns the codec of a topic the group reads or writes, or nil.
-func (gg *GroupGraph) codecOf(topic string) Codec {
-	for _, list := range [][]*topicEdge{gg.inputs, gg.loops, gg.tables, gg.joins, gg.lookups, gg.outputs} {
-		for _, e := range list {
-			if e.topic == topic {
-				return e.codec
-			}
-		}
-	}
-	return nil
-}
-
-// callbackOf returns the callback for messages of an input or loop topic.
-func (gg *GroupGraph) callbackOf(topic string) ProcessCallback {
-	for _, list := range [][]*topicEdge{gg.inputs, gg.loops} {
-		for _, e := range list {
-			if e.topic == topic {
-				return e.cb
-			}
-		}
-	}
-	return nil
-}
-
-// visitor returns the visitor callback of the given name, or nil.
-func (gg *GroupGraph) visitor(name string) ProcessCallback {
-	for _, v := range gg.visitors {
-		if v.name == name {
-			return v.cb
-		}
-	}
-	return nil
-}
-
 // streamTopics returns the topics the consumer group subscribes to: the input
 // streams and the loop, sorted.
 func (gg *GroupGraph) streamTopics() []string {

@@ -86,11 +86,32 @@ func TestEdges(t *testing.T) {
 	require.NoError(t, clone.Validate())
 	assert.Equal(t, gg.AllEdges().Topics(), clone.AllEdges().Topics())
 
-	assert.IsType(t, intCodec{}, gg.codecOf("g-table"))
-	assert.NotNil(t, gg.callbackOf("g-loop"))
-	assert.Nil(t, gg.callbackOf("out"))
-	assert.NotNil(t, gg.visitor("reset"))
-	assert.Nil(t, gg.visitor("other"))
+	// The compiled graph answers per topic what the partitions ask.
+	opts := new(poptions)
+	require.NoError(t, opts.applyOptions(gg))
+	compiled, err := compileGraph(gg, opts)
+	require.NoError(t, err)
+	assert.IsType(t, intCodec{}, compiled.tableCodec)
+	assert.Equal(t, "g-table", compiled.plan.Table)
+	assert.Equal(t, "g-loop", compiled.plan.Loop)
+	assert.Equal(t, []string{"a", "b", "g-loop"}, compiled.plan.Subscribed)
+	assert.Contains(t, compiled.plan.Routes, "g-loop")
+	assert.Contains(t, compiled.plan.Routes, "a")
+	assert.NotContains(t, compiled.plan.Routes, "out")
+	assert.Contains(t, compiled.joins, "join")
+	assert.Contains(t, compiled.outputs, "out")
+	assert.NotNil(t, compiled.plan.Visitors["reset"])
+	assert.Nil(t, compiled.plan.Visitors["other"])
+}
+
+// TestCompileGraphValidates: compiling is validating; an invalid graph
+// gives no plan.
+func TestCompileGraphValidates(t *testing.T) {
+	gg := DefineGroup("g", Input("in", strCodec{}, noop), Input("in", strCodec{}, noop))
+	opts := new(poptions)
+	require.NoError(t, opts.applyOptions(gg))
+	_, err := compileGraph(gg, opts)
+	require.ErrorIs(t, err, ErrInvalidGraph)
 }
 
 func TestStatelessGraphHasNoTableOrLoop(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"hash"
 	"reflect"
+
+	"github.com/seed-b2c684ed/goka/internal/engine"
 )
 
 // The guards below call user code (codecs, hashers) for the library and turn
@@ -15,7 +17,7 @@ import (
 func safeDecode(c Codec, data []byte) (value interface{}, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			value, err = nil, panicError("codec Decode", r)
+			value, err = nil, engine.PanicError("codec Decode", r)
 		}
 	}()
 	return c.Decode(data)
@@ -25,7 +27,7 @@ func safeDecode(c Codec, data []byte) (value interface{}, err error) {
 func safeEncode(c Codec, value interface{}) (data []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			data, err = nil, panicError("codec Encode", r)
+			data, err = nil, engine.PanicError("codec Encode", r)
 		}
 	}()
 	return c.Encode(value)
@@ -36,7 +38,7 @@ func safeEncode(c Codec, value interface{}) (data []byte, err error) {
 func safeHashPartition(hasher func() hash.Hash32, key string, numPartitions int32) (partition int32, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			partition, err = -1, panicError("hasher", r)
+			partition, err = -1, engine.PanicError("hasher", r)
 		}
 	}()
 	return hashPartition(hasher, key, numPartitions)
@@ -69,7 +71,7 @@ func (g *guardedHash) Write(p []byte) (n int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			g.h = nil // its state is unknown: start afresh next time
-			n, err = 0, panicError("hasher", r)
+			n, err = 0, engine.PanicError("hasher", r)
 		}
 	}()
 	if g.h == nil {

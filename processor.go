@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/engine"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/stores"
 	"github.com/seed-b2c684ed/goka/internal/table"
@@ -30,11 +30,12 @@ var ErrPartitionNotReady = errors.New("partition not ready")
 // Kafka consumer group assigns to it. Build one with NewProcessor and start it
 // with Run.
 type Processor struct {
-	brokers []string
-	graph   *GroupGraph
-	opts    *poptions
-	log     logger
-	metrics *metrics.Processor // nil: metrics off
+	brokers  []string
+	graph    *GroupGraph
+	compiled *compiledGraph
+	opts     *poptions
+	log      logger
+	metrics  *metrics.Processor // nil: metrics off
 
 	numPartitions int32
 	lookups       map[string]*View
@@ -56,9 +57,9 @@ type Processor struct {
 	// stores holds the local tables from one session to the next; built by
 	// Run after the clients, closed when Run returns.
 	stores *stores.Registry
-
-	mu         sync.RWMutex
-	partitions map[int32]*PartitionProcessor
+	// group runs the partitions (see internal/engine); set by Run once the
+	// clients are built, nil before.
+	group atomic.Pointer[engine.Group]
 }
 
 // NewProcessor validates the graph, applies the options, checks that the
@@ -76,6 +77,10 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	if err := opts.applyOptions(gg, options...); err != nil {
 		return nil, err
 	}
+	compiled, err := compileGraph(gg, opts)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkProducerBuilder(opts.builders.producer); err != nil {
 		return nil, fmt.Errorf("processor %q: %w", gg.Group(), err)
 	}
@@ -84,15 +89,15 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		return nil, fmt.Errorf("processor %q: %w", gg.Group(), err)
 	}
 	p := &Processor{
-		brokers:    brokers,
-		graph:      gg,
-		opts:       opts,
-		log:        opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())).With("group", string(gg.Group())),
-		metrics:    m,
-		lookups:    make(map[string]*View),
-		state:      NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
-		done:       make(chan struct{}),
-		partitions: make(map[int32]*PartitionProcessor),
+		brokers:  brokers,
+		graph:    gg,
+		compiled: compiled,
+		opts:     opts,
+		log:      opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())).With("group", string(gg.Group())),
+		metrics:  m,
+		lookups:  compiled.lookups,
+		state:    NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
+		done:     make(chan struct{}),
 	}
 	if err := p.prepareTopics(); err != nil {
 		return nil, err
@@ -216,16 +221,6 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 	})
 }
 
-// acquireTable returns the registry's entry of a table partition. Without a
-// registry (a partition driven alone, as in the lifecycle tests) it returns
-// a table of its own.
-func (p *Processor) acquireTable(topic string, partition int32) *stores.Entry {
-	if p.stores == nil {
-		return &stores.Entry{Table: p.newTablePartition(topic, partition, p.opts.updateCallback)}
-	}
-	return p.stores.Acquire(topic, partition)
-}
-
 // tableUpdate adapts an UpdateCallback; DefaultUpdate becomes nil so the table
 // takes its faster built-in path.
 func tableUpdate(cb UpdateCallback) table.Update {
@@ -238,7 +233,7 @@ func tableUpdate(cb UpdateCallback) table.Update {
 		// and writes nothing of the record's batch.
 		defer func() {
 			if r := recover(); r != nil {
-				err = panicError("update callback", r)
+				err = engine.PanicError("update callback", r)
 			}
 		}()
 		ctx := DefaultUpdateContext{
@@ -296,6 +291,8 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, fmt.Errorf("processor %q: closing the local tables: %w", p.graph.Group(), err))
 		}
 	}()
+	group := engine.NewGroup(p.engineConfig(), p.state)
+	p.group.Store(group)
 
 	var lookups sync.WaitGroup
 	defer lookups.Wait()
@@ -315,14 +312,14 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 	if p.opts.recoverAhead {
 		// Errors of a cancelled recovery are the cancel's consequence: a
 		// failure that cancelled it was recorded by fail.
-		if err := p.recoverAhead(ctx); err != nil && ctx.Err() == nil {
+		if err := group.RecoverAhead(ctx); err != nil && ctx.Err() == nil {
 			return err
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
-	return p.consume(ctx)
+	return p.consume(ctx, group)
 }
 
 // connect builds the clients the partitions share.
@@ -373,7 +370,7 @@ func (p *Processor) waitForLookups(ctx context.Context) {
 
 // consume joins the consumer group and runs one session after the other
 // until ctx is cancelled or a partition fails.
-func (p *Processor) consume(ctx context.Context) error {
+func (p *Processor) consume(ctx context.Context, group *engine.Group) error {
 	cg, err := p.opts.builders.consumerGroup(p.brokers, string(p.graph.Group()), p.opts.clientID)
 	if err != nil {
 		return fmt.Errorf("processor %q: building the consumer group: %w", p.graph.Group(), err)
@@ -385,9 +382,7 @@ func (p *Processor) consume(ctx context.Context) error {
 			p.log.Printf("consumer group error: %v", err)
 		}
 	}()
-	handler := &groupHandler{p: p}
-	topics := p.graph.streamTopics()
-	consumeErr := p.consumeSessions(ctx, cg, handler, topics)
+	consumeErr := group.Consume(ctx, cg)
 	closeErr := cg.Close()
 	<-errsDone
 	if closeErr != nil {
@@ -459,13 +454,15 @@ func (p *Processor) Get(key string) (interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.mu.RLock()
-	pp, ok := p.partitions[partition]
-	p.mu.RUnlock()
-	if !ok || pp.table == nil {
+	var pp *engine.Partition
+	ok := false
+	if group := p.group.Load(); group != nil {
+		pp, ok = group.Partition(partition)
+	}
+	if !ok || !pp.HasTable() {
 		return nil, fmt.Errorf("processor %q: this processor does not contain partition %d of key %q", p.graph.Group(), partition, key)
 	}
-	st := pp.tableRows()
+	st := pp.TableRows()
 	if st == nil {
 		return nil, fmt.Errorf("processor %q: partition %d of key %q is still opening its local table: %w", p.graph.Group(), partition, key, ErrPartitionNotReady)
 	}
@@ -498,15 +495,9 @@ func (p *Processor) WaitForReadyContext(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-	p.mu.RLock()
-	pps := make([]*PartitionProcessor, 0, len(p.partitions))
-	for _, pp := range p.partitions {
-		pps = append(pps, pp)
-	}
-	p.mu.RUnlock()
-	for _, pp := range pps {
+	for _, pp := range p.partitions() {
 		select {
-		case <-pp.state.WaitForStateMin(PPStateRunning):
+		case <-pp.State().WaitForStateMin(PPStateRunning):
 		case <-p.done:
 			return p.Error()
 		case <-ctx.Done():
@@ -524,11 +515,9 @@ func (p *Processor) Stats() *ProcessorStats { return p.StatsWithContext(context.
 // StatsWithContext is Stats; ctx bounds the collection of lookup stats.
 func (p *Processor) StatsWithContext(ctx context.Context) *ProcessorStats {
 	stats := &ProcessorStats{Group: make(map[int32]*PartitionProcStats), Lookup: make(map[string]*ViewStats)}
-	p.mu.RLock()
-	for partition, pp := range p.partitions {
-		stats.Group[partition] = pp.fetchStats()
+	for _, pp := range p.partitions() {
+		stats.Group[pp.ID()] = partitionStats(pp)
 	}
-	p.mu.RUnlock()
 	for topic, v := range p.lookups {
 		stats.Lookup[topic] = v.Stats(ctx)
 	}
@@ -546,7 +535,7 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 	if p.graph.GroupTable() == nil {
 		return 0, fmt.Errorf("processor %q: cannot visit values in a stateless processor", p.graph.Group())
 	}
-	if p.graph.visitor(name) == nil {
+	if p.compiled.plan.Visitors[name] == nil {
 		return 0, fmt.Errorf("processor %q: visitor %q is not defined", p.graph.Group(), name)
 	}
 	if err := ctx.Err(); err != nil {
@@ -554,15 +543,12 @@ func (p *Processor) VisitAllWithStats(ctx context.Context, name string, meta int
 		// visit race, and either may win.
 		return 0, err
 	}
-	p.mu.RLock()
-	var active []*PartitionProcessor
-	for _, pp := range p.partitions {
-		if pp.mode == runModeActive {
+	var active []*engine.Partition
+	for _, pp := range p.partitions() {
+		if pp.Role() == engine.RoleActive {
 			active = append(active, pp)
 		}
 	}
-	p.mu.RUnlock()
-	sort.Slice(active, func(i, j int) bool { return active[i].partition < active[j].partition })
 
 	var visited int64
 	errs := make([]error, len(active))

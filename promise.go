@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/engine"
 )
 
 // Promise is the outcome of an asynchronous send: it finishes once Kafka has
@@ -144,7 +145,7 @@ func (c promiseCallback) runGuarded(msg *sarama.ProducerMessage, err error) {
 			if msg != nil {
 				topic = msg.Topic
 			}
-			defaultLogger.Printf("a promise callback panicked (topic %q): %v\n%s", topic, r, userStack())
+			defaultLogger.Printf("a promise callback panicked (topic %q): %v\n%s", topic, r, engine.UserStack())
 		}
 	}()
 	c.run(msg, err)

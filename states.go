@@ -1,6 +1,9 @@
 package goka
 
-import "github.com/seed-b2c684ed/goka/internal/signal"
+import (
+	"github.com/seed-b2c684ed/goka/internal/engine"
+	"github.com/seed-b2c684ed/goka/internal/signal"
+)
 
 // State is a state of a processor, a partition processor, a table partition
 // or a view.
@@ -31,27 +34,27 @@ type StateReader interface {
 // The states of a processor.
 const (
 	// ProcStateIdle: Run was not called yet.
-	ProcStateIdle State = iota
+	ProcStateIdle State = engine.ProcIdle
 	// ProcStateStarting: Run is starting lookups and joining the group.
-	ProcStateStarting
+	ProcStateStarting State = engine.ProcStarting
 	// ProcStateSetup: a consumer group session is being set up and its
 	// partitions are recovering.
-	ProcStateSetup
+	ProcStateSetup State = engine.ProcSetup
 	// ProcStateRunning: every assigned partition recovered and processes.
-	ProcStateRunning
+	ProcStateRunning State = engine.ProcRunning
 	// ProcStateStopping: a session is ending (rebalance or shutdown).
-	ProcStateStopping
+	ProcStateStopping State = engine.ProcStopping
 	// ProcStateStopped: the session ended; on shutdown Run returns next.
-	ProcStateStopped
+	ProcStateStopped State = engine.ProcStopped
 )
 
 // The states of a partition processor.
 const (
-	PPStateIdle State = iota
-	PPStateRecovering
-	PPStateRunning
-	PPStateStopping
-	PPStateStopped
+	PPStateIdle       State = engine.PartIdle
+	PPStateRecovering State = engine.PartRecovering
+	PPStateRunning    State = engine.PartRunning
+	PPStateStopping   State = engine.PartStopping
+	PPStateStopped    State = engine.PartStopped
 )
 
 // ViewState is the state of a view, the lowest state of its partitions;
@@ -89,7 +92,7 @@ const (
 type PPRunMode int
 
 const (
-	runModeActive PPRunMode = iota
-	runModePassive
-	runModeRecoverOnly
+	runModeActive      = PPRunMode(engine.RoleActive)
+	runModePassive     = PPRunMode(engine.RolePassive)
+	runModeRecoverOnly = PPRunMode(engine.RoleRecoverOnly)
 )

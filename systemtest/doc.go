@@ -34,6 +34,22 @@
 //   - the group table's cleanup policy and partition count, and refusal of a
 //     mis-configured one;
 //   - recovery from a kept store reads only the table's delta;
+//   - local stores outlive consumer group sessions (processors in the test
+//     process): two WithRecoverAhead instances on one partition both hold
+//     the table's and the join's rows, and the one ahead takes over applying
+//     only the row written since; a WithHotStandby instance keeps the
+//     partition it does not hold warm and takes it over writing no row, and
+//     an active partition turned standby keeps its store; ten joins and
+//     leaves under load, on LevelDB: a partition that never moved restores
+//     nothing, one that comes back reads only what the other wrote, the
+//     counts stay exact; with hot standby on both, every partition is built
+//     once and no table record is read twice;
+//   - a callback blocked past WithPartitionStopTimeout across a rebalance:
+//     the rebalance goes on, the partition's store is left dirty (logged),
+//     the counts in the table topic stay exact whether the partition moves,
+//     stays or is kept warm by hot standby; the partitions beside it should
+//     run on meanwhile, which they do not yet (logged as a known bug;
+//     SYSTEMTEST_KNOWN_BUGS=1 fails it);
 //   - on the cluster, with the library's default producer configuration:
 //     the broker leading most partitions of the group table, then of the
 //     input, killed with SIGKILL four times under a keyed load, started again

@@ -1,4 +1,4 @@
-package goka
+package engine
 
 import (
 	"fmt"
@@ -7,18 +7,19 @@ import (
 	"strings"
 )
 
-// libraryDir is the directory of the root package's sources, whose frames a
-// panic report leaves out: the user wants to see their callback, not ours.
+// libraryDir is the directory of the root package's sources (two levels up
+// from this one's), whose frames a panic report leaves out: the user wants
+// to see their callback, not ours.
 var libraryDir = func() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
+	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }()
 
-// userStack returns the stack of the current goroutine without the frames of
+// UserStack returns the stack of the current goroutine without the frames of
 // the Go runtime and of the library's root and internal packages, one
 // "function\n\tfile:line" pair per frame. It is called from the deferred recover of a callback, whose
 // stack still holds the frames of the panic.
-func userStack() string {
+func UserStack() string {
 	pcs := make([]uintptr, 64)
 	n := runtime.Callers(2, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
@@ -51,14 +52,14 @@ func isLibraryFrame(f runtime.Frame) bool {
 // as well.
 var libraryInternal = filepath.Join(libraryDir, "internal") + string(filepath.Separator)
 
-// panicError turns what recover returned into an error naming the user code
+// PanicError turns what recover returned into an error naming the user code
 // that panicked (what: "callback", "codec Decode", ...) with the user's
 // frames of the panicking stack. It must be called from the deferred
 // function that recovered, whose stack still holds those frames. A panic
 // with an error value wraps it, so errors.Is and errors.As see it.
-func panicError(what string, r interface{}) error {
+func PanicError(what string, r interface{}) error {
 	if err, ok := r.(error); ok {
-		return fmt.Errorf("panic in %s: %w\n%s", what, err, userStack())
+		return fmt.Errorf("panic in %s: %w\n%s", what, err, UserStack())
 	}
-	return fmt.Errorf("panic in %s: %v\n%s", what, r, userStack())
+	return fmt.Errorf("panic in %s: %v\n%s", what, r, UserStack())
 }

@@ -1,7 +1,8 @@
-package goka
+package engine
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/internal/signal"
 	"github.com/seed-b2c684ed/goka/internal/stores"
 	"github.com/seed-b2c684ed/goka/internal/table"
 	"github.com/seed-b2c684ed/goka/storage"
@@ -25,7 +26,7 @@ import (
 var rewriteTranscripts = flag.Bool("rewrite-transcripts", false, "write the actual output into the transcripts of testdata/partition")
 
 // TestPartitionLifecycle runs the transcripts in testdata/partition: each
-// drives one active partition processor, with a fake producer whose sends
+// drives one active partition, with a fake producer whose sends
 // the script acknowledges, and records what the partition does (sends,
 // commits, failures, its state). A transcript is a list of commands, each
 // followed by the lines "> ..." it must produce, in order:
@@ -102,26 +103,27 @@ func runLifecycle(t *testing.T, script string) string {
 	return out.String()
 }
 
-// lifecycleRig is one partition processor of the graph
+// lifecycleRig is one partition of the plan
 //
-//	in (String) -> callback -> out (String), table "lc-table" (String)
+//	in -> callback -> out, table "lc-table"
 //
-// with everything outside the partition replaced by recorders.
+// (values are strings) with everything outside the partition replaced by
+// recorders.
 type lifecycleRig struct {
 	t  *testing.T
-	pp *PartitionProcessor
+	pp *Partition
 
 	mu       sync.Mutex
 	log      []string
 	sends    []*scriptedSend
 	offsets  map[string]int64 // next offset per topic
 	deferred map[int64]func(error)
-	kept     map[int64]Context // contexts used after their callback returned
-	failed   chan struct{}     // receives when the partition reports a failure
+	kept     map[int64]*Message // messages used after their callback returned
+	failed   chan struct{}      // receives when the partition reports a failure
 
 	stopped chan error
 
-	proc     *Processor
+	cfg      *Config
 	mark     func(topic string, offset int64)
 	builds   int
 	follower *idlePartitionConsumer // the last table consumer started
@@ -129,7 +131,7 @@ type lifecycleRig struct {
 
 type scriptedSend struct {
 	topic, key string
-	finish     PromiseFinisher
+	finish     func(*sarama.ProducerMessage, error)
 }
 
 func newLifecycleRig(t *testing.T) *lifecycleRig {
@@ -137,45 +139,59 @@ func newLifecycleRig(t *testing.T) *lifecycleRig {
 		t:        t,
 		offsets:  make(map[string]int64),
 		deferred: make(map[int64]func(error)),
-		kept:     make(map[int64]Context),
+		kept:     make(map[int64]*Message),
 		failed:   make(chan struct{}, 1),
 	}
-	gg := DefineGroup("lc",
-		Input("in", new(codec.String), rig.callback),
-		Output("out", new(codec.String)),
-		Persist(new(codec.String)))
-	require.NoError(t, gg.Validate())
-	opts := new(poptions)
 	build := storage.MemoryBuilder()
-	require.NoError(t, opts.applyOptions(gg,
-		WithStorageBuilder(func(topic string, partition int32) (storage.Storage, error) {
-			rig.mu.Lock()
-			rig.builds++
-			rig.mu.Unlock()
-			return build(topic, partition)
-		}),
-		WithPartitionChannelSize(0),
-		WithLogger(testLogger{t})))
-	opts.stopTimeout = 50 * time.Millisecond
-	p := &Processor{graph: gg, opts: opts, log: opts.log, producer: rig, consumer: rigConsumer{rig}, tmgr: rigTopics{rig: rig}}
-	p.stores = stores.New(func(topic string, partition int32) *table.Partition {
-		return p.newTablePartition(topic, partition, opts.updateCallback)
+	builder := func(topic string, partition int32) (storage.Storage, error) {
+		rig.mu.Lock()
+		rig.builds++
+		rig.mu.Unlock()
+		return build(topic, partition)
+	}
+	rig.cfg = &Config{
+		Plan: &Plan{
+			Group: "lc",
+			Routes: map[string]Route{"in": {
+				Decode: func(data []byte) (any, error) { return string(data), nil },
+				Handle: rig.callback,
+			}},
+			Table:      "lc-table",
+			Inputs:     []string{"in"},
+			Outputs:    []string{"out"},
+			Subscribed: []string{"in"},
+		},
+		Producer:     rig,
+		Log:          testLogger{t},
+		PartitionLog: func(int32) Logger { return testLogger{t} },
+		StopTimeout:  50 * time.Millisecond,
+		CacheRows:    true,
+		Backoff:      func() (Backoff, error) { return NewLinearBackoff(time.Millisecond, 10*time.Millisecond), nil },
+	}
+	rig.cfg.Stores = stores.New(func(topic string, partition int32) *table.Partition {
+		return table.New(table.Config{
+			Topic:     topic,
+			Partition: partition,
+			Builder:   builder,
+			Consumer:  rigConsumer{rig},
+			Offsets:   rigTopics{rig: rig},
+			Logf:      t.Logf,
+		})
 	})
-	rig.proc = p
 	rig.mark = func(topic string, offset int64) {
 		rig.printf("mark %s %d", topic, offset)
 	}
-	rig.newSession(runModeActive)
+	rig.newSession(RoleActive)
 	return rig
 }
 
 // newSession replaces the partition processor by one of the next session.
-func (r *lifecycleRig) newSession(mode PPRunMode) {
+func (r *lifecycleRig) newSession(role Role) {
 	mark := r.mark
-	if mode != runModeActive {
+	if role != RoleActive {
 		mark = nil
 	}
-	r.pp = newPartitionProcessor(r.proc, 0, mode, mark)
+	r.pp = NewPartition(r.cfg, 0, role, mark)
 	r.pp.onFail = func(err error) {
 		r.printf("fail: %s", firstLine(err))
 		r.failed <- struct{}{}
@@ -203,11 +219,11 @@ func (r *lifecycleRig) drain() []string {
 
 func (r *lifecycleRig) close() {
 	_ = r.pp.Stop()
-	require.NoError(r.t, r.proc.stores.Close())
+	require.NoError(r.t, r.cfg.Stores.Close())
 }
 
 // callback performs the actions named in the message.
-func (r *lifecycleRig) callback(ctx Context, msg interface{}) {
+func (r *lifecycleRig) callback(ctx *Message, msg any) {
 	if msg == nil {
 		r.printf("callback %s nil", ctx.Key())
 		return
@@ -216,9 +232,9 @@ func (r *lifecycleRig) callback(ctx Context, msg interface{}) {
 		name, arg, _ := strings.Cut(action, ":")
 		switch name {
 		case "set":
-			ctx.SetValue(arg)
+			ctx.WriteTable([]byte(arg), nil)
 		case "emit":
-			ctx.Emit("out", ctx.Key(), arg)
+			ctx.Send("out", ctx.Key(), []byte(arg), nil)
 		case "defer":
 			release := ctx.DeferCommit()
 			r.mu.Lock()
@@ -255,7 +271,7 @@ func (r *lifecycleRig) run(line string) {
 			setup = ctx
 		}
 		err := r.pp.Start(setup, context.Background())
-		r.printf("start: %v, state %s", err, ppStateName(r.pp.state.State()))
+		r.printf("start: %v, state %s", err, stateName(r.pp.state.State()))
 	case "msg":
 		require.GreaterOrEqual(t, len(f), 3, line)
 		msg := &sarama.ConsumerMessage{Topic: "in", Partition: 0, Offset: arg(1), Key: []byte(f[2])}
@@ -294,24 +310,24 @@ func (r *lifecycleRig) run(line string) {
 		require.NotNil(t, ctx, line)
 		ctx.Fail(errBoom)
 	case "get":
-		v, err := r.pp.tableRows().Get(f[1])
+		v, err := r.pp.TableRows().Get(f[1])
 		r.printf("%s=%q %v", f[1], v, err)
 	case "acked-table-offset":
 		r.printf("acked table offset %d", r.pp.acked.Load())
 	case "stop":
-		r.printf("stopped: %v, state %s", stopErr(r.pp.Stop()), ppStateName(r.pp.state.State()))
+		r.printf("stopped: %v, state %s", stopErr(r.pp.Stop()), stateName(r.pp.state.State()))
 	case "stop-async":
 		r.stopped = make(chan error, 1)
 		go func() { r.stopped <- r.pp.Stop() }()
-		<-r.pp.state.WaitForState(PPStateStopping)
+		<-r.pp.state.WaitForState(PartStopping)
 	case "wait-stopped":
-		r.printf("stopped: %v, state %s", stopErr(receive(t, r.stopped)), ppStateName(r.pp.state.State()))
+		r.printf("stopped: %v, state %s", stopErr(receive(t, r.stopped)), stateName(r.pp.state.State()))
 	case "state":
-		r.printf("state %s", ppStateName(r.pp.state.State()))
+		r.printf("state %s", stateName(r.pp.state.State()))
 	case "role":
-		require.Contains(t, []State{PPStateIdle, PPStateStopped}, r.pp.state.State(), "a new session starts after the stop: %s", line)
-		mode := map[string]PPRunMode{"active": runModeActive, "passive": runModePassive, "recover": runModeRecoverOnly}[f[1]]
-		r.newSession(mode)
+		require.Contains(t, []signal.State{PartIdle, PartStopped}, r.pp.state.State(), "a new session starts after the stop: %s", line)
+		role := map[string]Role{"active": RoleActive, "passive": RolePassive, "recover": RoleRecoverOnly}[f[1]]
+		r.newSession(role)
 		r.printf("session as %s", f[1])
 	case "stored-offset":
 		st := r.pp.table.Storage()
@@ -351,7 +367,7 @@ func (r *lifecycleRig) run(line string) {
 	case "table-count":
 		r.printf("%d table records read", r.pp.table.Stats().Input.Count)
 	case "leave":
-		err := r.proc.stores.Retain(func(int32) bool { return false })
+		err := r.cfg.Stores.Retain(func(int32) bool { return false })
 		r.printf("left: %v", stopErr(err))
 	default:
 		t.Fatalf("unknown command %q", line)
@@ -377,7 +393,7 @@ func (r *lifecycleRig) deliver(msg *sarama.ConsumerMessage) {
 	}
 	barrier := make(chan struct{})
 	r.pp.visits <- &visitRequest{
-		cb:   func(Context, interface{}) { close(barrier) },
+		cb:   func(*Message, any) { close(barrier) },
 		done: func(error) {},
 	}
 	select {
@@ -388,43 +404,33 @@ func (r *lifecycleRig) deliver(msg *sarama.ConsumerMessage) {
 	}
 }
 
-func ppStateName(s State) string {
-	return map[State]string{
-		PPStateIdle: "idle", PPStateRecovering: "recovering", PPStateRunning: "running",
-		PPStateStopping: "stopping", PPStateStopped: "stopped",
+func stateName(s signal.State) string {
+	return map[signal.State]string{
+		PartIdle: "idle", PartRecovering: "recovering", PartRunning: "running",
+		PartStopping: "stopping", PartStopped: "stopped",
 	}[s]
 }
 
 // The rig is the partition's producer: it records every send and leaves
-// the promise to the script.
-
-func (r *lifecycleRig) Emit(topic, key string, value []byte) *Promise {
-	return r.EmitWithHeaders(topic, key, value, nil)
-}
-
-func (r *lifecycleRig) EmitWithHeaders(topic, key string, value []byte, _ Headers) *Promise {
-	p, finish := NewPromiseWithFinisher()
+// its acknowledgement to the script.
+func (r *lifecycleRig) Send(topic, key string, value []byte, _ map[string][]byte, done func(*sarama.ProducerMessage, error)) {
 	r.mu.Lock()
 	n := len(r.sends)
-	r.sends = append(r.sends, &scriptedSend{topic: topic, key: key, finish: finish})
+	r.sends = append(r.sends, &scriptedSend{topic: topic, key: key, finish: done})
 	r.mu.Unlock()
 	r.printf("send %d: %s %s=%q", n, topic, key, value)
-	return p
 }
 
-func (r *lifecycleRig) Close() error { return nil }
-
-// emptyTopics is a topic manager whose topics are all empty, so a table
-// partition restores nothing and never starts a consumer.
-type emptyTopics struct{ TopicManager }
+// emptyTopics are topics that are all empty, so a table partition restores
+// nothing and never starts a consumer.
+type emptyTopics struct{}
 
 func (emptyTopics) GetOffset(string, int32, int64) (int64, error) { return 0, nil }
 
-// rigTopics is a topic manager whose topics hold what the script
-// acknowledged: their high-water mark is the rig's next offset, so a table
-// whose store has every acknowledged write restores nothing.
+// rigTopics are topics that hold what the script acknowledged: their
+// high-water mark is the rig's next offset, so a table whose store has
+// every acknowledged write restores nothing.
 type rigTopics struct {
-	TopicManager
 	rig *lifecycleRig
 }
 
@@ -454,16 +460,6 @@ func (c rigConsumer) ConsumePartition(string, int32, int64) (sarama.PartitionCon
 	return pc, nil
 }
 
-// The rig's consumer is used only for consuming partitions.
-func (rigConsumer) Topics() ([]string, error)                  { return nil, nil }
-func (rigConsumer) Partitions(string) ([]int32, error)         { return nil, nil }
-func (rigConsumer) HighWaterMarks() map[string]map[int32]int64 { return nil }
-func (rigConsumer) Close() error                               { return nil }
-func (rigConsumer) Pause(map[string][]int32)                   {}
-func (rigConsumer) Resume(map[string][]int32)                  {}
-func (rigConsumer) PauseAll()                                  {}
-func (rigConsumer) ResumeAll()                                 {}
-
 type idlePartitionConsumer struct {
 	sarama.PartitionConsumer
 	msgs   chan *sarama.ConsumerMessage
@@ -488,7 +484,38 @@ func (c *idlePartitionConsumer) Close() error {
 	return nil
 }
 
-// noConsumer is a sarama consumer that must never be used.
-type noConsumer struct{ sarama.Consumer }
-
 var _ Producer = (*lifecycleRig)(nil)
+
+var errBoom = errors.New("boom")
+
+// testLogger logs to the test.
+type testLogger struct{ t *testing.T }
+
+func (l testLogger) Printf(format string, args ...any) { l.t.Logf(format, args...) }
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	ticker := time.NewTicker(10 * time.Millisecond)
+	defer ticker.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-ticker.C
+	}
+}
+
+// receive takes a value from ch, failing the test after 10 s.
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing received")
+		var zero T
+		return zero
+	}
+}

@@ -1,4 +1,4 @@
-package goka
+package engine
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func retryAll(error) bool { return true }
 // backoff in between; retrying hears of each error retried.
 func retrySetup[T any](ctx context.Context, retriable func(error) bool, f func() (T, error), retrying func(error)) (T, error) {
 	deadline := time.Now().Add(setupRetryTimeout)
-	backoff := NewSimpleBackoff(setupRetryStep, setupRetryMax)
+	backoff := NewLinearBackoff(setupRetryStep, setupRetryMax)
 	for {
 		v, err := f()
 		if err == nil || !retriable(err) || ctx.Err() != nil || time.Now().After(deadline) {

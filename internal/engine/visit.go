@@ -1,4 +1,4 @@
-package goka
+package engine
 
 import (
 	"context"
@@ -11,69 +11,65 @@ import (
 // visit runs one visitor callback for one key in the partition's goroutine.
 // A visit commits nothing; it completes when everything it wrote is
 // acknowledged.
-func (pp *PartitionProcessor) visit(v *visitRequest) {
-	ctx := &messageContext{
-		pp:        pp,
-		topic:     Stream(v.name),
+func (p *Partition) visit(v *visitRequest) {
+	m := &Message{
+		p:         p,
+		visit:     v,
+		topic:     v.name,
 		key:       v.key,
 		timestamp: time.Now(),
-		headers:   Headers{},
 	}
-	ctx.pending.Store(1)
-	ctx.onDone = func(_ *messageContext, err error) {
-		defer pp.inflight.done()
-		v.done(err)
-	}
-	pp.inflight.add()
-	err := pp.call(ctx, v.cb, v.meta)
+	m.pending.Store(1)
+	p.inflight.add()
+	err := p.call(m, v.cb, v.meta)
 	if err == nil {
-		err = ctx.release()
+		err = m.release()
 	}
 	if err != nil {
-		err = fmt.Errorf("visitor %q failed on key %q (partition %d): %w", v.name, v.key, pp.partition, err)
-		ctx.finish(err)
-		pp.fail(err)
+		err = fmt.Errorf("visitor %q failed on key %q (partition %d): %w", v.name, v.key, p.partition, err)
+		m.finish(err)
+		p.fail(err)
 		return
 	}
-	ctx.finish(nil)
+	m.finish(nil)
 }
 
 // VisitValues calls the visitor name for every key of the partition's table,
 // as it was when the visit started, in the partition's goroutine between
 // input messages. visited counts the keys whose visit completed.
-func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta interface{}, visited *int64) error {
-	cb := pp.graph.visitor(name)
+func (p *Partition) VisitValues(ctx context.Context, name string, meta any, visited *int64) error {
+	cb := p.plan.Visitors[name]
 	if cb == nil {
-		return fmt.Errorf("visitor %q is not defined in group %q", name, pp.graph.Group())
+		return fmt.Errorf("visitor %q is not defined in group %q", name, p.plan.Group)
 	}
-	if pp.table == nil {
-		return fmt.Errorf("cannot visit values in stateless processor %q", pp.graph.Group())
+	if p.table == nil {
+		return fmt.Errorf("cannot visit values in stateless processor %q", p.plan.Group)
 	}
 	// A partition of a session still being set up has neither its store
 	// nor its goroutine: wait until it runs (or stops, having failed).
-	running, forget := pp.state.WaitForStateMinWithCleanup(PPStateRunning)
+	running, forget := p.state.WaitForStateMinWithCleanup(PartRunning)
 	select {
 	case <-running:
 	case <-ctx.Done():
 		forget()
 		return ctx.Err()
 	}
-	if !pp.state.IsState(PPStateRunning) {
+	if !p.state.IsState(PartRunning) {
 		return ErrVisitAborted
 	}
-	st := pp.table.Storage()
+	st := p.table.Storage()
 	if st == nil {
 		return ErrVisitAborted
 	}
-	if rows := pp.rows.Load(); rows != nil {
+	if rows := p.rows.Load(); rows != nil {
 		// The visit walks the store: write the cached changes first.
 		if err := rows.Flush(); err != nil {
-			return fmt.Errorf("writing the local table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+			return fmt.Errorf("writing the local table %s partition %d: %w", p.plan.Table, p.partition, err)
 		}
 	}
 	it, err := st.Iterator()
 	if err != nil {
-		return fmt.Errorf("iterating table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+		return fmt.Errorf("iterating table %s partition %d: %w", p.plan.Table, p.partition, err)
 	}
 	defer it.Release()
 
@@ -116,17 +112,15 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 		remaining.Add(1)
 		req := &visitRequest{key: string(it.Key()), name: name, meta: meta, cb: cb, done: done}
 		select {
-		case pp.visits <- req:
+		case p.visits <- req:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-pp.runCtx.Done():
-			return aborted()
-		case <-pp.failed:
+		case <-p.ctx.Done():
 			return aborted()
 		}
 	}
 	if err := it.Err(); err != nil {
-		return fmt.Errorf("iterating table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+		return fmt.Errorf("iterating table %s partition %d: %w", p.plan.Table, p.partition, err)
 	}
 	release()
 
@@ -141,17 +135,15 @@ func (pp *PartitionProcessor) VisitValues(ctx context.Context, name string, meta
 		// returns, as in goka, where every SetValue is a store write:
 		// readers of the store itself (the tester's TableValue, another
 		// program) see it at once, not at the next commit.
-		if rows := pp.rows.Load(); rows != nil {
+		if rows := p.rows.Load(); rows != nil {
 			if err := rows.Flush(); err != nil {
-				return fmt.Errorf("writing the local table %s partition %d: %w", pp.tableTopic, pp.partition, err)
+				return fmt.Errorf("writing the local table %s partition %d: %w", p.plan.Table, p.partition, err)
 			}
 		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-pp.runCtx.Done():
-		return aborted()
-	case <-pp.failed:
+	case <-p.ctx.Done():
 		return aborted()
 	}
 }

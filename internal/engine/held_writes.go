@@ -1,4 +1,4 @@
-package goka
+package engine
 
 // heldWrite is one effect of a callback (a table write, an emit or a
 // loopback) kept until the callback returns. Sent at once, the first effects
@@ -8,7 +8,7 @@ type heldWrite struct {
 	topic   string
 	key     string
 	data    []byte
-	headers Headers
+	headers map[string][]byte
 	// table marks a group table write, whose acknowledged offset the
 	// partition tracks.
 	table bool
@@ -19,65 +19,65 @@ type heldWrite struct {
 // and the caller sends w at once. The writes are held in a slice of the
 // partition, reused from message to message, so holding allocates nothing
 // once it has grown.
-func (c *messageContext) hold(w heldWrite) bool {
-	pp := c.pp
-	pp.heldMu.Lock()
-	defer pp.heldMu.Unlock()
-	if c.returned.Load() {
+func (m *Message) hold(w heldWrite) bool {
+	p := m.p
+	p.heldMu.Lock()
+	defer p.heldMu.Unlock()
+	if m.returned.Load() {
 		return false
 	}
-	pp.held = append(pp.held, w)
+	p.held = append(p.held, w)
 	if w.table {
 		// Under the lock: release reads them once the callback ended.
-		c.wroteTable = true
-		c.tableValue = w.data
+		m.wroteTable = true
+		m.tableValue = w.data
 	}
 	return true
 }
 
 // endCallback marks the callback as returned: later writes are no longer
 // held, so the held slice belongs to the partition goroutine again.
-func (c *messageContext) endCallback() {
-	c.pp.heldMu.Lock()
-	c.returned.Store(true)
-	c.pp.heldMu.Unlock()
+func (m *Message) endCallback() {
+	m.p.heldMu.Lock()
+	m.returned.Store(true)
+	m.p.heldMu.Unlock()
 }
 
 // release ends a callback that succeeded: the row it left goes to the local
 // table, then its writes are sent in the order it made them. A failed local
 // write sends nothing.
-func (c *messageContext) release() error {
-	c.endCallback()
-	pp := c.pp
-	held := pp.held
+func (m *Message) release() error {
+	m.endCallback()
+	p := m.p
+	held := p.held
 	defer func() {
 		clear(held) // drop the references to keys and values
-		pp.held = held[:0]
+		p.held = held[:0]
 		if cap(held) > maxKeptHeld {
-			pp.held = nil // one callback's burst is not kept for good
+			p.held = nil // one callback's burst is not kept for good
 		}
 	}()
-	if c.wroteTable {
-		if err := c.applyTable(c.tableValue); err != nil {
+	if m.wroteTable {
+		if err := m.applyTable(m.tableValue); err != nil {
 			return err
 		}
 	}
 	for i := range held {
 		w := &held[i]
 		if w.table {
-			c.writeTable(w.data, w.headers)
+			m.writeTable(w.data, w.headers)
 		} else {
-			c.produce(w.topic, w.key, w.data, w.headers)
+			m.produce(w.topic, w.key, w.data, w.headers)
 		}
 	}
 	return nil
 }
 
 // discard ends a callback that failed: nothing it wrote is applied or sent.
-func (c *messageContext) discard() {
-	c.endCallback()
-	clear(c.pp.held)
-	c.pp.held = c.pp.held[:0]
+func (m *Message) discard() {
+	m.endCallback()
+	clear(m.p.held)
+	m.p.held = m.p.held[:0]
 }
 
 // maxKeptHeld bounds the held slice kept between callbacks.

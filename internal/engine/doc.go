@@ -1,0 +1,63 @@
+// Package engine runs the partitions of a processor: the consumer group
+// handler, the partitions in their roles, the path of a message from its
+// claim to its commit mark, visits, and the stop of a partition. The root
+// package holds the API (graph, processor, Context, options); it compiles
+// the group graph into a Plan once and hands the engine a Config with the
+// clients it built. Nothing here imports the root: the API reaches the
+// engine through Plan's decode and handle functions and the Message
+// methods its Context calls.
+//
+// # One message, from claim to commit
+//
+//	Group.ConsumeClaim      sarama's claim goroutine; forwards the message
+//	                        to its partition's input queue
+//	Partition.run           the partition's goroutine, the only one that
+//	                        processes its messages and visits, one at a time
+//	Partition.process       counts it, looks its Route up in the Plan,
+//	                        decodes it, starts its commit ticket
+//	Partition.call          Route.Handle: the API's callback with the
+//	                        Message as its Context; SetValue, Emit and
+//	                        Loopback are held (Message.hold)
+//	Message.release         the callback returned: the row goes to the row
+//	                        cache, the held writes to the Producer
+//	Message.finish          each acknowledgement (and DeferCommit release)
+//	                        ends one pending operation; at zero
+//	Partition.settle        the commit tracker marks the highest offset
+//	                        below which every message completed
+//	                        (session.MarkOffset); Group.Cleanup commits it
+//
+// # Roles
+//
+// A Partition is created in one role for one consumer group session:
+// RoleActive (the partitions assigned to the instance: restore the tables,
+// follow the joins, process the input), RolePassive (hot standby: restore
+// and follow the group table and joins) or RoleRecoverOnly (recover-ahead:
+// restore once before the group is joined). Its tables live in the
+// processor's store registry (internal/stores), so the next session's
+// partition, in whatever role, finds them open and caught up.
+//
+// # Failure and stop
+//
+// A partition ends through its context, Partition.ctx, and nothing else:
+// Stop cancels it, the end of the session cancels it (its parent), and a
+// failure cancels it. Every goroutine of the partition (the message loop,
+// the table followers) and every feeder (ConsumeClaim, VisitValues) waits
+// on that one Done channel; the message loop checks ctx.Err between
+// messages.
+//
+// A failure is any error that ends a partition: a message that fails (its
+// callback panics or calls Fail, a write it made is refused), a visit that
+// fails, a follower that cannot go on. Whatever goroutine meets it calls
+// Partition.fail, which records the first error (an atomic compare and
+// swap, so a failure after the stop, a write refused while Stop waits for
+// it, counts too), cancels the context and tells the processor, which
+// stops Run. Later errors are echoes of the first and are dropped.
+//
+// Stop, called by Group.Cleanup for every partition of the session,
+// cancels the context, waits for the partition's goroutines, then for the
+// acknowledgements of what it processed, writes the cached rows and marks
+// the store clean, all within Config.StopTimeout; it returns the recorded
+// failure. A callback still running at the deadline is abandoned: its
+// store stays dirty, its writes are dropped, and the registry closes its
+// tables once it returns.
+package engine
