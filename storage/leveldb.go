@@ -20,12 +20,17 @@ import (
 // maps to, in the same database, so that a batch can carry both.
 type levelDB struct {
 	// mu guards db, which a switch of options replaces (see bulkLoad):
-	// every operation holds the read lock while it uses db, the switch and
-	// Close the write lock. db is nil once a reopen failed; broken says why.
-	mu     sync.RWMutex
-	db     *leveldb.DB
-	broken error
-	closed atomic.Bool
+	// every operation holds the read lock while it uses db, the switch the
+	// write lock. db is nil once a reopen failed; broken says why.
+	mu sync.RWMutex
+	// switchMu is held by a switch and by Close, which reads db under it
+	// alone: Close must not wait for operations in progress, since
+	// goleveldb ends them (a write held back until compaction catches up,
+	// say) when the database closes.
+	switchMu sync.Mutex
+	db       *leveldb.DB
+	broken   error
+	closed   atomic.Bool
 	// iterators counts the iterators not yet released, under which the
 	// database must not be closed for a switch.
 	iterators atomic.Int64
@@ -112,13 +117,14 @@ func (s *levelDB) Open() error {
 }
 
 // Close closes the database; calls after the first do nothing. It waits for
-// the operations in progress, a switch of options included.
+// a switch of options in progress, not for other operations: goleveldb
+// ends them with ErrClosed.
 func (s *levelDB) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.switchMu.Lock()
+	defer s.switchMu.Unlock()
 	if s.db == nil {
 		return nil
 	}

@@ -126,6 +126,8 @@ func (b *bulkLoad) recovered(s *levelDB) error {
 // builder's, unless an iterator is open. A failed reopen leaves the storage
 // broken: every later operation returns the error.
 func (b *bulkLoad) reopen(s *levelDB, toBulk bool) error {
+	s.switchMu.Lock()
+	defer s.switchMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() || s.db == nil || s.iterators.Load() > 0 {
