@@ -126,6 +126,9 @@ func (b *bulkLoad) recovered(s *levelDB) error {
 // builder's, unless an iterator is open. A failed reopen leaves the storage
 // broken: every later operation returns the error.
 func (b *bulkLoad) reopen(s *levelDB, toBulk bool) error {
+	if s.iterators.Load() > 0 {
+		return nil // checked again below; this spares the readers a lock
+	}
 	s.switchMu.Lock()
 	defer s.switchMu.Unlock()
 	s.mu.Lock()
