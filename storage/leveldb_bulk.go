@@ -42,8 +42,9 @@ const bulkThresholdMemtables = 4
 var bulkThresholdOverride int64
 
 // bulkLoad switches a store a builder opened to options suited to a restore
-// (bulkL0Trigger and its kin, no compression) once the restore has written enough for
-// compactions to start, and back to the builder's options at MarkRecovered.
+// (bulkL0Trigger and its kin, no compression) once the restore has written
+// enough for compactions to start, and back to the builder's options at
+// MarkRecovered.
 // goleveldb fixes its options when it opens a database, so each switch
 // closes and reopens the database, which replays its journal (one memtable
 // at most): the reason small restores do not switch. A switch waits until
@@ -62,7 +63,7 @@ type bulkLoad struct {
 	threshold int64 // bytes of keys and values before switching
 	written   int64 // bytes of keys and values written so far
 	active    bool  // open with the bulk options
-	recover   bool  // MarkRecovered was called: never switch to bulk again
+	finished  bool  // MarkRecovered was called: never switch to bulk again
 	reopens   int   // switches made, for the tests
 }
 
@@ -94,9 +95,9 @@ func (s *levelDB) afterWrite(n int) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
-	case b.recover && b.active:
+	case b.finished && b.active:
 		return b.reopen(s, false)
-	case !b.recover && !b.active:
+	case !b.finished && !b.active:
 		b.written += int64(n)
 		if b.written >= b.threshold {
 			return b.reopen(s, true)
@@ -110,7 +111,7 @@ func (s *levelDB) afterWrite(n int) error {
 func (b *bulkLoad) recovered(s *levelDB) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.recover = true
+	b.finished = true
 	if b.active {
 		if err := b.reopen(s, false); err != nil {
 			return err
@@ -151,7 +152,7 @@ func (b *bulkLoad) reopen(s *levelDB, toBulk bool) error {
 	}
 	b.active = toBulk
 	b.reopens++
-	if !toBulk && b.recover {
+	if !toBulk && b.finished {
 		b.done.Store(true)
 	}
 	return nil
