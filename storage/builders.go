@@ -50,12 +50,8 @@ func BuilderWithOptions(path string, opts *opt.Options) Builder {
 		if err != nil {
 			return nil, err
 		}
-		s.bulk = newBulkLoad(func(o *opt.Options) (*leveldb.DB, error) {
-			db, err := leveldb.OpenFile(dir, o)
-			if err != nil {
-				return nil, fmt.Errorf("open leveldb at %s: %w", dir, err)
-			}
-			return db, nil
+		s.bulk = newBulkLoad(dir, func(o *opt.Options) (*leveldb.DB, error) {
+			return leveldb.OpenFile(dir, o)
 		}, opts)
 		return s, nil
 	}

@@ -1,5 +1,10 @@
 package storage
 
+import (
+	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+)
+
 // SetMigrationLimit lowers the bytes a migration re-encodes before it gives
 // up for a rebuild, so that tests need not write 64 MiB; it returns the
 // function that restores the limit.
@@ -40,4 +45,13 @@ func SetBulkThreshold(n int64) (restore func()) {
 	prev := bulkThresholdOverride
 	bulkThresholdOverride = n
 	return func() { bulkThresholdOverride = prev }
+}
+
+// FailReopen makes every later switch of options of st, a LevelDB storage
+// a builder opened, fail to open the database with err.
+func FailReopen(st Storage, err error) {
+	s := st.(*levelDB)
+	s.bulk.mu.Lock()
+	defer s.bulk.mu.Unlock()
+	s.bulk.open = func(*opt.Options) (*leveldb.DB, error) { return nil, err }
 }

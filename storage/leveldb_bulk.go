@@ -51,6 +51,7 @@ var bulkThresholdOverride int64
 // no iterator is open, since goleveldb must not close a database under
 // one; it is retried at the next write.
 type bulkLoad struct {
+	dir    string // for errors
 	open   func(*opt.Options) (*leveldb.DB, error)
 	normal *opt.Options // the builder's; nil for goleveldb's defaults
 	bulk   *opt.Options
@@ -67,9 +68,9 @@ type bulkLoad struct {
 	reopens   int   // switches made, for the tests
 }
 
-// newBulkLoad returns the switch of a database that open opens with the
-// given options.
-func newBulkLoad(open func(*opt.Options) (*leveldb.DB, error), normal *opt.Options) *bulkLoad {
+// newBulkLoad returns the switch of the database at dir, which open opens
+// with the given options.
+func newBulkLoad(dir string, open func(*opt.Options) (*leveldb.DB, error), normal *opt.Options) *bulkLoad {
 	bulk := &opt.Options{}
 	if normal != nil {
 		*bulk = *normal
@@ -82,7 +83,7 @@ func newBulkLoad(open func(*opt.Options) (*leveldb.DB, error), normal *opt.Optio
 	if bulkThresholdOverride > 0 {
 		threshold = bulkThresholdOverride
 	}
-	return &bulkLoad{open: open, normal: normal, bulk: bulk, threshold: threshold}
+	return &bulkLoad{dir: dir, open: open, normal: normal, bulk: bulk, threshold: threshold}
 }
 
 // afterWrite counts n bytes of keys and values written to s, and makes the
@@ -147,7 +148,7 @@ func (b *bulkLoad) reopen(s *levelDB, toBulk bool) error {
 		s.db, err = b.open(o)
 	}
 	if err != nil {
-		s.broken = fmt.Errorf("reopen leveldb with %s: %w", what, err)
+		s.broken = fmt.Errorf("reopen leveldb at %s with %s: %w", b.dir, what, err)
 		return fmt.Errorf("storage: %w", s.broken)
 	}
 	b.active = toBulk

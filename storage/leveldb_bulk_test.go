@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"errors"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -206,4 +207,31 @@ func TestLevelDBBulkLoadConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Builder {
 		return storage.BuilderWithOptions(t.TempDir(), &opt.Options{WriteBuffer: bulkWriteBuffer})
 	}, storagetest.Capabilities{Persistent: true})
+}
+
+// A switch that cannot reopen the database leaves the store broken: the
+// write that called for it and every later operation return the error,
+// which names the directory, and Close still succeeds.
+func TestLevelDBBulkLoadReopenFails(t *testing.T) {
+	dir := t.TempDir()
+	st, err := storage.BuilderWithOptions(dir, &opt.Options{WriteBuffer: bulkWriteBuffer})("table", 3)
+	require.NoError(t, err)
+	cause := errors.New("disk gone")
+	storage.FailReopen(st, cause)
+
+	var b storage.Batch
+	b.Set("k", make([]byte, 300<<10))
+	b.SetOffset(0)
+	err = storage.WriteBatch(st, &b)
+	require.ErrorIs(t, err, cause)
+	assert.ErrorContains(t, err, filepath.Join(dir, "table.3"))
+
+	_, err = st.Get("k")
+	assert.ErrorIs(t, err, cause)
+	assert.ErrorIs(t, st.Set("k", []byte("v")), cause)
+	_, err = st.Iterator()
+	assert.ErrorIs(t, err, cause)
+	assert.NoError(t, st.Close())
+	_, err = st.Get("k")
+	assert.ErrorIs(t, err, storage.ErrClosed)
 }
