@@ -29,7 +29,9 @@ func DefaultBuilder(path string) Builder {
 }
 
 // BuilderWithOptions is DefaultBuilder with goleveldb options; nil options
-// are goleveldb's defaults.
+// are goleveldb's defaults. While a large restore loads a store, the store
+// runs with level-0 compaction deferred instead, and gets opts back when the
+// restore is done (MarkRecovered).
 func BuilderWithOptions(path string, opts *opt.Options) Builder {
 	return func(topic string, partition int32) (Storage, error) {
 		dir := filepath.Join(path, EscapeName(topic)+"."+strconv.Itoa(int(partition)))
@@ -44,7 +46,14 @@ func BuilderWithOptions(path string, opts *opt.Options) Builder {
 		if err != nil {
 			return nil, fmt.Errorf("storage: open leveldb at %s: %w", dir, err)
 		}
-		return New(db)
+		s, err := newLevelDB(db)
+		if err != nil {
+			return nil, err
+		}
+		s.bulk = newBulkLoad(dir, func(o *opt.Options) (*leveldb.DB, error) {
+			return leveldb.OpenFile(dir, o)
+		}, opts)
+		return s, nil
 	}
 }
 

@@ -11,7 +11,9 @@
 //
 //   - LevelDB (New, DefaultBuilder, BuilderWithOptions): persistent, one
 //     database per partition at <path>/<topic>.<partition>, the directories
-//     goka uses; a goka store found there is converted (see Layout).
+//     goka uses; a goka store found there is converted (see Layout). A
+//     store a builder opened loads a large restore with level-0 compaction
+//     deferred and gets its own options back at MarkRecovered.
 //   - Memory (NewMemory, MemoryBuilder): for tests, the tester and tables that
 //     are cheap to recover.
 //   - Null (NewNull): keeps nothing.

@@ -19,8 +19,21 @@ import (
 // through package keyspace, and the offset under a metadata key no table key
 // maps to, in the same database, so that a batch can carry both.
 type levelDB struct {
-	db     *leveldb.DB
-	closed atomic.Bool
+	// mu guards db, which a switch of options replaces (see bulkLoad):
+	// every operation holds the read lock while it uses db, the switch the
+	// write lock. db is nil once a reopen failed; broken says why.
+	mu sync.RWMutex
+	// switchMu is held by a switch and by Close, which reads db under it
+	// alone: Close must not wait for operations in progress, since
+	// goleveldb ends them (a write held back until compaction catches up,
+	// say) when the database closes.
+	switchMu sync.Mutex
+	db       *leveldb.DB
+	broken   error
+	closed   atomic.Bool
+	// iterators counts the iterators not yet released, under which the
+	// database must not be closed for a switch.
+	iterators atomic.Int64
 	// upgrade is what New did to a store in an earlier layout.
 	upgrade LayoutUpgrade
 
@@ -28,6 +41,10 @@ type levelDB struct {
 	// so that recovery does not allocate a new one per round.
 	batchMu sync.Mutex
 	batch   leveldb.Batch
+
+	// bulk switches the options while restoring; nil for a database handed
+	// to New, which cannot be reopened.
+	bulk *bulkLoad
 }
 
 // iterReadOptions keeps full scans from evicting the hot blocks that point
@@ -43,6 +60,11 @@ func New(db *leveldb.DB) (Storage, error) {
 	if db == nil {
 		return nil, errors.New("storage: new leveldb storage: nil database")
 	}
+	return newLevelDB(db)
+}
+
+// newLevelDB is New with the concrete type, for the builders.
+func newLevelDB(db *leveldb.DB) (*levelDB, error) {
 	s := &levelDB{db: db}
 	upgrade, err := s.prepareLayout()
 	if err != nil {
@@ -51,6 +73,26 @@ func New(db *leveldb.DB) (Storage, error) {
 	s.upgrade = upgrade
 	return s, nil
 }
+
+// acquire returns the open database with the read lock held, or the error
+// of a closed or broken storage without it. release unlocks.
+func (s *levelDB) acquire(op string) (*leveldb.DB, error) {
+	if s.closed.Load() {
+		return nil, closedError(op)
+	}
+	s.mu.RLock()
+	switch {
+	case s.closed.Load():
+		s.mu.RUnlock()
+		return nil, closedError(op)
+	case s.db == nil:
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("storage: %s: %w", op, s.broken)
+	}
+	return s.db, nil
+}
+
+func (s *levelDB) release() { s.mu.RUnlock() }
 
 // LayoutUpgrade reports what New did to a store in an earlier layout.
 func (s *levelDB) LayoutUpgrade() LayoutUpgrade {
@@ -74,9 +116,16 @@ func (s *levelDB) Open() error {
 	return nil
 }
 
-// Close closes the database; calls after the first do nothing.
+// Close closes the database; calls after the first do nothing. It waits for
+// a switch of options in progress, not for other operations: goleveldb
+// ends them with ErrClosed.
 func (s *levelDB) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.switchMu.Lock()
+	defer s.switchMu.Unlock()
+	if s.db == nil {
 		return nil
 	}
 	if err := s.db.Close(); err != nil {
@@ -87,10 +136,12 @@ func (s *levelDB) Close() error {
 
 // Has reports whether key is stored.
 func (s *levelDB) Has(key string) (bool, error) {
-	if s.closed.Load() {
-		return false, closedError("has")
+	db, err := s.acquire("has")
+	if err != nil {
+		return false, err
 	}
-	ok, err := s.db.Has(keyspace.Encode(key), nil)
+	defer s.release()
+	ok, err := db.Has(keyspace.Encode(key), nil)
 	if err != nil {
 		return false, s.check("has", err)
 	}
@@ -99,10 +150,12 @@ func (s *levelDB) Has(key string) (bool, error) {
 
 // Get returns a copy of the value of key; goleveldb already copies it.
 func (s *levelDB) Get(key string) ([]byte, error) {
-	if s.closed.Load() {
-		return nil, closedError("get")
+	db, err := s.acquire("get")
+	if err != nil {
+		return nil, err
 	}
-	value, err := s.db.Get(keyspace.Encode(key), nil)
+	defer s.release()
+	value, err := db.Get(keyspace.Encode(key), nil)
 	switch {
 	case errors.Is(err, leveldb.ErrNotFound):
 		return nil, nil
@@ -116,32 +169,40 @@ func (s *levelDB) Get(key string) ([]byte, error) {
 
 // Set stores value under key.
 func (s *levelDB) Set(key string, value []byte) error {
-	if s.closed.Load() {
-		return closedError("set")
+	db, err := s.acquire("set")
+	if err != nil {
+		return err
 	}
-	if err := s.db.Put(keyspace.Encode(key), value, nil); err != nil {
+	err = db.Put(keyspace.Encode(key), value, nil)
+	s.release()
+	if err != nil {
 		return s.check("set", err)
 	}
-	return nil
+	return s.afterWrite(0)
 }
 
 // Delete removes key.
 func (s *levelDB) Delete(key string) error {
-	if s.closed.Load() {
-		return closedError("delete")
+	db, err := s.acquire("delete")
+	if err != nil {
+		return err
 	}
-	if err := s.db.Delete(keyspace.Encode(key), nil); err != nil {
+	err = db.Delete(keyspace.Encode(key), nil)
+	s.release()
+	if err != nil {
 		return s.check("delete", err)
 	}
-	return nil
+	return s.afterWrite(0)
 }
 
 // GetOffset parses the decimal offset stored under the offset metadata key.
 func (s *levelDB) GetOffset(def int64) (int64, error) {
-	if s.closed.Load() {
-		return 0, closedError("get offset")
+	db, err := s.acquire("get offset")
+	if err != nil {
+		return 0, err
 	}
-	raw, err := s.db.Get(offsetKey, nil)
+	raw, err := db.Get(offsetKey, nil)
+	s.release()
 	if errors.Is(err, leveldb.ErrNotFound) {
 		return def, nil
 	}
@@ -159,34 +220,43 @@ func (s *levelDB) GetOffset(def int64) (int64, error) {
 // during recovery instead, which lets a crash lose up to 30 s of progress;
 // recovery here writes offsets inside batches, so there is little to save.
 func (s *levelDB) SetOffset(offset int64) error {
-	if s.closed.Load() {
-		return closedError("set offset")
+	db, err := s.acquire("set offset")
+	if err != nil {
+		return err
 	}
-	if err := s.db.Put(offsetKey, formatOffset(offset), nil); err != nil {
+	err = db.Put(offsetKey, formatOffset(offset), nil)
+	s.release()
+	if err != nil {
 		return s.check("set offset", err)
 	}
-	return nil
+	return s.afterWrite(0)
 }
 
-// MarkRecovered does nothing: offsets are never buffered, so there is
+// MarkRecovered ends a bulk load: a store a builder opened goes back to its
+// own options (see bulkLoad). Offsets are never buffered, so there is
 // nothing to flush.
 func (s *levelDB) MarkRecovered() error {
 	if s.closed.Load() {
 		return closedError("mark recovered")
 	}
-	return nil
+	if s.bulk == nil {
+		return nil
+	}
+	return s.bulk.recovered(s)
 }
 
 // WriteBatch applies b and its offset in one leveldb write.
 func (s *levelDB) WriteBatch(b *Batch) error {
-	if s.closed.Load() {
-		return closedError("write batch")
+	db, err := s.acquire("write batch")
+	if err != nil {
+		return err
 	}
 	s.batchMu.Lock()
-	defer s.batchMu.Unlock()
 	s.batch.Reset()
+	written := 0
 	// The callback cannot fail; Replay's error is always nil here.
 	_ = b.Replay(func(key string, value []byte, deleted bool) error {
+		written += len(key) + len(value)
 		if deleted {
 			s.batch.Delete(keyspace.Encode(key))
 		} else {
@@ -197,10 +267,13 @@ func (s *levelDB) WriteBatch(b *Batch) error {
 	if offset, ok := b.Offset(); ok {
 		s.batch.Put(offsetKey, formatOffset(offset))
 	}
-	if err := s.db.Write(&s.batch, nil); err != nil {
+	err = db.Write(&s.batch, nil)
+	s.batchMu.Unlock()
+	s.release()
+	if err != nil {
 		return s.check("write batch", err)
 	}
-	return nil
+	return s.afterWrite(written)
 }
 
 // Iterator iterates over every key.
@@ -210,9 +283,11 @@ func (s *levelDB) Iterator() (Iterator, error) {
 
 // IteratorWithRange iterates over a range resolved by the package rule.
 func (s *levelDB) IteratorWithRange(start, limit []byte) (Iterator, error) {
-	if s.closed.Load() {
-		return nil, closedError("iterator")
+	db, err := s.acquire("iterator")
+	if err != nil {
+		return nil, err
 	}
+	defer s.release()
 	r := resolveRange(start, limit)
 	var slice *util.Range
 	if r.lo != nil || r.hi != nil {
@@ -221,7 +296,10 @@ func (s *levelDB) IteratorWithRange(start, limit []byte) (Iterator, error) {
 		// the iterator skips.
 		slice = &util.Range{Start: keyspace.EncodeBound(r.lo), Limit: keyspace.EncodeBound(r.hi)}
 	}
-	return &levelDBIterator{iter: s.db.NewIterator(slice, iterReadOptions), rng: r}, nil
+	// Counted under the read lock, so that a switch either sees it or
+	// happens before it.
+	s.iterators.Add(1)
+	return &levelDBIterator{iter: db.NewIterator(slice, iterReadOptions), rng: r, open: &s.iterators}, nil
 }
 
 // formatOffset renders an offset as decimal text, as goka did, so that a
@@ -236,6 +314,7 @@ type levelDBIterator struct {
 	iter     iterator.Iterator
 	rng      keyRange
 	released bool
+	open     *atomic.Int64 // the storage's count of open iterators
 }
 
 // Next moves to the next data key.
@@ -290,6 +369,7 @@ func (i *levelDBIterator) Release() {
 	}
 	i.released = true
 	i.iter.Release()
+	i.open.Add(-1)
 }
 
 // Seek moves to the first data key >= key within the range.
