@@ -228,6 +228,11 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 		// Shared by every table partition of the processor and its lookups.
 		RestoreLimit: p.bounds.restores,
+		// A table followed after its restore takes the restoring consumer
+		// over, so callbacks see its writes from the moment it is ready;
+		// the engine releases it where nothing follows (see
+		// engine.Partition.recover).
+		KeepConsumer: true,
 	})
 }
 

@@ -116,15 +116,20 @@ func (s *levelDB) Open() error {
 	return nil
 }
 
-// Close closes the database; calls after the first do nothing. It waits for
-// a switch of options in progress, not for other operations: goleveldb
-// ends them with ErrClosed.
+// Close closes the database; calls after the first do nothing, and the
+// operations that start after it fail with ErrClosed. It waits for a switch
+// of options and for the operations in progress: goleveldb's Close races
+// with a write big enough to go through its internal transaction (the race
+// detector saw both touch the open transaction), so a write that waits for
+// compaction to catch up delays the close by that wait.
 func (s *levelDB) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
 	s.switchMu.Lock()
 	defer s.switchMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.db == nil {
 		return nil
 	}

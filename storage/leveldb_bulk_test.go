@@ -159,8 +159,9 @@ func TestLevelDBBulkLoadWaitsForIterators(t *testing.T) {
 	requireRestored(t, st, 401)
 }
 
-// Close waits for a switch in progress rather than racing it, and every
-// operation afterwards fails with ErrClosed.
+// Close waits for a switch and a write in progress rather than racing them
+// (goleveldb's own Close races a big write), and every operation afterwards
+// fails with ErrClosed.
 func TestLevelDBBulkLoadClose(t *testing.T) {
 	st := newBulkStore(t)
 	restoreBatch(t, st, 0, 300)

@@ -233,9 +233,6 @@ func (p *Partition) Start(setupCtx, ctx context.Context) error {
 		p.state.SetState(PartRunning)
 		return nil
 	}
-	for _, jt := range p.joins {
-		p.goFollow(jt)
-	}
 	switch p.role {
 	case RoleActive:
 		if p.table != nil {
@@ -265,14 +262,6 @@ func (p *Partition) Start(setupCtx, ctx context.Context) error {
 				p.fail(err)
 			}
 		}()
-	case RolePassive:
-		if p.table != nil {
-			if rows := p.tableEntry.Rows; rows != nil {
-				rows.Release() // following changes the store under it
-			}
-			p.tableEntry.Rows = nil
-			p.goFollow(p.table)
-		}
 	}
 	p.state.SetState(PartRunning)
 	return nil
@@ -280,6 +269,10 @@ func (p *Partition) Start(setupCtx, ctx context.Context) error {
 
 // recover opens and restores every table of the partition in parallel. A
 // table kept open from an earlier session reads only what was written since.
+// A table the partition follows is followed as soon as its own restore
+// ended, taking over the restoring consumer: waiting for the slowest table
+// would leave its records unread meanwhile and, once the consumer's buffer
+// is full, hold back every partition fetched through the same broker.
 func (p *Partition) recover(ctx context.Context) error {
 	for _, e := range p.entries {
 		// A partition left behind by an earlier session closes its
@@ -299,11 +292,32 @@ func (p *Partition) recover(ctx context.Context) error {
 				errs[i] = err
 				return
 			}
-			errs[i] = p.recoverTable(ctx, t)
+			if errs[i] = p.recoverTable(ctx, t); errs[i] == nil && ctx.Err() == nil {
+				p.restored(t)
+			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// restored hands a table whose restore ended to what comes next in the
+// partition's role: a follower, or, where nothing follows it, nobody.
+func (p *Partition) restored(t *table.Partition) {
+	switch {
+	case p.role == RoleRecoverOnly:
+		t.ReleaseConsumer()
+	case t != p.table:
+		p.goFollow(t) // a join
+	case p.role == RolePassive:
+		if rows := p.tableEntry.Rows; rows != nil {
+			rows.Release() // following changes the store under it
+		}
+		p.tableEntry.Rows = nil
+		p.goFollow(t)
+	}
+	// The active group table's parked consumer goes with MarkDirty: the
+	// partition writes that table itself.
 }
 
 // recoverTable restores one table, retrying Kafka errors (not storage or

@@ -130,6 +130,13 @@ func (p *Partition) releaseParked() {
 	}
 }
 
+// ReleaseConsumer lets go of the consumer a Recover parked with
+// Config.KeepConsumer, closing it in the background: for an owner that will
+// not Follow soon, since a parked consumer nobody drains holds back the
+// other partitions its broker consumer fetches for. Without one it does
+// nothing.
+func (p *Partition) ReleaseConsumer() { p.releaseParked() }
+
 // closeLater stops pc at once and closes it on a goroutine of its own, which
 // waitClosings waits for: nothing is delivered after it returned, but the
 // close waits for the fetch in flight.
