@@ -264,8 +264,9 @@ func tableUpdate(cb UpdateCallback) table.Update {
 
 // Run runs the processor until ctx is cancelled or an error occurs, and
 // returns only after every goroutine it started has ended, the producer is
-// flushed, offsets are committed and stores are closed. A cancelled ctx gives
-// nil; a failed message gives a *MessageError.
+// flushed, offsets are committed and stores are closed, a callback that ran
+// past WithPartitionStopTimeout included. A cancelled ctx gives nil; a
+// failed message gives a *MessageError.
 func (p *Processor) Run(ctx context.Context) (rerr error) {
 	if !p.started.CompareAndSwap(false, true) {
 		return ErrProcessorAlreadyRun
@@ -302,6 +303,9 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 		return p.newTablePartition(topic, partition, p.opts.updateCallback)
 	})
 	defer func() {
+		if n := p.stores.Abandoned(); n > 0 {
+			p.log.Printf("waiting for %d table(s) of partitions that missed their stop deadline: Run returns once the callbacks still running return", n)
+		}
 		if err := p.stores.Close(); err != nil {
 			rerr = errors.Join(rerr, fmt.Errorf("processor %q: closing the local tables: %w", p.graph.Group(), err))
 		}

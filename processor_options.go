@@ -398,7 +398,11 @@ const minStopTimeout = time.Second
 // deadline leaves its group table marked dirty (rebuilt from the topic when
 // it is next started here), says so in the log, and its messages not yet
 // committed are processed again by their next owner; what its late
-// callback writes is dropped. It must be below the consumer group's
+// callback writes is dropped. At shutdown the group is left at the
+// deadline, so other instances take the partition over, but Run returns only
+// once the late callback has returned: its goroutine cannot be stopped from
+// outside, and the store it may still touch is closed after it. It must be
+// below the consumer group's
 // Consumer.Group.Rebalance.Timeout: NewProcessor checks that against the
 // global config (ReplaceGlobalConfig) when the consumer group builder is
 // the default one; with another builder, keep it below that builder's.

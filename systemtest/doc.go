@@ -51,11 +51,10 @@
 //   - a callback blocked past WithPartitionStopTimeout across a rebalance:
 //     the rebalance goes on, the partition's store is left dirty (logged),
 //     the counts in the table topic stay exact whether the partition moves,
-//     stays or is kept warm by hot standby; the partitions beside it should
-//     run on meanwhile, which they do not yet (logged as a known bug;
-//     SYSTEMTEST_KNOWN_BUGS=1 fails it); the same at shutdown: the store is
-//     left dirty and a restart counts exactly, but Run waits for the late
-//     callback (logged as a known issue);
+//     stays or is kept warm by hot standby, and the partitions beside it run
+//     on meanwhile; the same at shutdown: the store is left dirty, Run says
+//     it waits for the late callback and returns once it has, and a restart
+//     counts exactly;
 //   - on the cluster, with the library's default producer configuration:
 //     the broker leading most partitions of the group table, then of the
 //     input, killed with SIGKILL four times under a keyed load, started again

@@ -2,7 +2,6 @@ package systemtest_test
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,8 +77,8 @@ func TestSlowCallbackAcrossRebalance(t *testing.T) {
 	for _, sc := range []slowScenario{
 		{name: "moves", partitions: 2, slow: 1},
 		{name: "stays", partitions: 2, slow: 0},
-		{name: "stays beside another partition", partitions: 3, slow: 0, knownBug: true},
-		{name: "moves to a hot standby", partitions: 2, slow: 1, standby: true, knownBug: true},
+		{name: "stays beside another partition", partitions: 3, slow: 0},
+		{name: "moves to a hot standby", partitions: 2, slow: 1, standby: true},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t) })
 	}
@@ -90,11 +89,6 @@ func TestSlowCallbackAcrossRebalance(t *testing.T) {
 // wait, and a round takes well under a second.
 const lateDeadline = 10 * time.Second
 
-// envKnownBugs, set to 1, fails the scenarios whose partitions wait for
-// another partition's late callback; otherwise they log the wait as a
-// known bug and go on.
-const envKnownBugs = "SYSTEMTEST_KNOWN_BUGS"
-
 // slowScenario is one case of TestSlowCallbackAcrossRebalance. The group
 // gives ranges of the sorted partitions to the members sorted by ID: after
 // the rebalance the first instance keeps all but the last partition, the
@@ -104,11 +98,6 @@ type slowScenario struct {
 	partitions int32
 	slow       int32 // the partition of the slow callback
 	standby    bool  // both instances run with hot standby
-	// knownBug marks the scenarios where the first instance processes
-	// nothing until the late callback returns: its session's setup waits
-	// for every partition's start, and the one the late callback left
-	// behind waits for it.
-	knownBug bool
 }
 
 func (sc slowScenario) run(t *testing.T) {
@@ -211,13 +200,7 @@ func (sc slowScenario) run(t *testing.T) {
 		}
 		return true, ""
 	}
-	if sc.knownBug && os.Getenv(envKnownBugs) != "1" {
-		if why, ok := pollFor(lateDeadline, running); !ok {
-			t.Logf("KNOWN BUG: the partitions beside the late callback wait for it (%s=1 fails the test): %s", envKnownBugs, why)
-		}
-	} else {
-		waitFor(t, lateDeadline, "the partitions beside the late callback to run", running)
-	}
+	waitFor(t, lateDeadline, "the partitions beside the late callback to run", running)
 	releaseOnce()
 	first.waitHolds(t, firstKeeps...)
 	c.waitConsumed(group, input, sc.partitions, first.run, second.run)
@@ -256,26 +239,13 @@ func (sc slowScenario) run(t *testing.T) {
 		sc.slow, sc.partitions, rebalanced.Round(time.Millisecond), stopTimeout, verdict, time.Since(start).Round(time.Millisecond))
 }
 
-// pollFor polls cond until it holds or d has passed; it returns cond's last
-// explanation and whether it held.
-func pollFor(d time.Duration, cond func() (bool, string)) (string, bool) {
-	deadline := time.Now().Add(d)
-	for {
-		ok, why := cond()
-		if ok || time.Now().After(deadline) {
-			return why, ok
-		}
-		time.Sleep(pollEvery)
-	}
-}
-
 // TestSlowCallbackAtShutdown cancels Run while a callback is blocked past
 // the partition stop deadline. The partition misses its deadline, says so
 // and leaves its store dirty; a restart on that store rebuilds it from the
 // topic and processes the uncommitted message again: the counts are exact.
-// Run itself should return soon after the deadline; it waits for the late
-// callback instead, since closing the stores waits for it (logged as a
-// known issue; SYSTEMTEST_KNOWN_BUGS=1 fails it).
+// The group is left at the deadline, but Run returns only once the late
+// callback has returned, as WithPartitionStopTimeout documents: it says so
+// in the log, and returns promptly after the release.
 func TestSlowCallbackAtShutdown(t *testing.T) {
 	start := time.Now()
 	const partitions, keys = 2, 12
@@ -321,22 +291,15 @@ func TestSlowCallbackAtShutdown(t *testing.T) {
 	waitFor(t, lateDeadline, "the missed deadline to be logged", func() (bool, string) {
 		return log.has(fmt.Sprintf("did not stop within %s", stopTimeout)), "not logged yet"
 	})
-	returned := func() (bool, string) {
-		return !first.run.running(), fmt.Sprintf("Run still running %s after its cancel, waiting for the late callback",
-			time.Since(cancelled).Round(time.Millisecond))
-	}
-	const runSlack = 5 * time.Second
-	if os.Getenv(envKnownBugs) != "1" {
-		if why, ok := pollFor(stopTimeout+runSlack, returned); !ok {
-			t.Logf("KNOWN ISSUE: %s (%s=1 fails the test)", why, envKnownBugs)
-		}
-	} else {
-		waitFor(t, stopTimeout+runSlack, "Run to return after the stop deadline", returned)
-	}
+	waitFor(t, lateDeadline, "Run to say it waits for the late callback", func() (bool, string) {
+		return log.has("missed their stop deadline: Run returns once the callbacks still running return"), "not logged yet"
+	})
+	require.True(t, first.run.running(), "Run returned while a callback of its still ran")
 	released := time.Since(cancelled)
 	releaseOnce()
 	require.NoError(t, first.run.wait(t, stopDeadline))
 	took := first.run.ended.Sub(cancelled)
+	assert.Less(t, took-released, lateDeadline, "Run returns promptly once the late callback returned")
 
 	st, err := storage.DefaultBuilder(dir)(tableTopic, slowPartition)
 	require.NoError(t, err)

@@ -32,6 +32,9 @@ type Group struct {
 
 	mu         sync.RWMutex
 	partitions map[int32]*Partition
+	// starting counts the goroutines of the session's Setup that start
+	// its partitions.
+	starting sync.WaitGroup
 }
 
 // NewGroup returns the group of a processor whose state is state.
@@ -110,31 +113,40 @@ func (g *Group) Setup(session sarama.ConsumerGroupSession) error {
 	g.mu.Lock()
 	g.partitions = parts
 	g.mu.Unlock()
+	g.startAll(session.Context(), parts)
+	return nil
+}
 
+// startAll starts the session's partitions, each on its own goroutine, and
+// returns at once: a partition whose stores still wait for a callback left
+// behind by the last session (see stores.Entry.Wait) must not hold up the
+// others, which a Setup waiting for every Start did. ConsumeClaim waits for
+// its own partition. The processor is Running once every Start returned; a
+// failed one fails the processor. Cleanup waits for all of it.
+func (g *Group) startAll(ctx context.Context, parts map[int32]*Partition) {
 	errs := make(chan error, len(parts))
-	var wg sync.WaitGroup
 	for _, p := range parts {
-		wg.Add(1)
+		g.starting.Add(1)
 		go func() {
-			defer wg.Done()
-			errs <- p.Start(session.Context(), session.Context())
+			defer g.starting.Done()
+			defer close(p.started)
+			errs <- p.Start(ctx, ctx)
 		}()
 	}
-	wg.Wait()
-	close(errs)
-	var all []error
-	for err := range errs {
-		if err != nil {
-			all = append(all, err)
+	g.starting.Add(1)
+	go func() {
+		defer g.starting.Done()
+		var all []error
+		for range parts {
+			if err := <-errs; err != nil {
+				all = append(all, err)
+			}
 		}
-	}
-	if err := errors.Join(all...); err != nil {
-		g.fail(err)
+		if err := errors.Join(all...); err != nil {
+			g.fail(err)
+		}
 		g.state.SetState(ProcRunning)
-		return err
-	}
-	g.state.SetState(ProcRunning)
-	return nil
+	}()
 }
 
 // ConsumeClaim forwards the messages of one topic-partition to its
@@ -144,6 +156,14 @@ func (g *Group) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.C
 	p, ok := g.Partition(claim.Partition())
 	if !ok || p.role != RoleActive {
 		return fmt.Errorf("processor %q: no partition processor for claimed partition %s/%d", g.cfg.Plan.Group, claim.Topic(), claim.Partition())
+	}
+	select {
+	case <-p.started:
+	case <-session.Context().Done():
+		return nil
+	}
+	if !p.Recovered() {
+		return nil // the session ended while it started, or it failed
 	}
 	p.setClaim(claim)
 	done := p.ctx.Done()
@@ -172,6 +192,9 @@ func (g *Group) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.C
 // Cleanup stops every partition of the session and commits the offsets
 // they marked.
 func (g *Group) Cleanup(session sarama.ConsumerGroupSession) error {
+	// The session's context has ended: the Starts still running return
+	// soon, and Stop must come after them.
+	g.starting.Wait()
 	g.state.SetState(ProcStopping)
 	g.mu.Lock()
 	parts := g.partitions

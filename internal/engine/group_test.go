@@ -10,6 +10,7 @@ import (
 	"github.com/seed-b2c684ed/goka/internal/signal"
 	"github.com/seed-b2c684ed/goka/internal/stores"
 	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -112,7 +113,9 @@ func TestGroupSession(t *testing.T) {
 	session := &sessionRecorder{ctx: context.Background(), claims: map[string][]int32{"in": {1, 0}}, marked: make(map[TopicPartition]int64)}
 
 	require.NoError(t, g.Setup(session))
-	assert.Equal(t, ProcRunning, state.State())
+	// Setup starts the partitions and returns; the processor is Running
+	// once they all started.
+	eventually(t, "the processor running", func() bool { return state.State() == ProcRunning })
 	parts := g.Partitions()
 	require.Len(t, parts, 2)
 	for i, p := range parts {
@@ -154,4 +157,82 @@ func TestGroupSession(t *testing.T) {
 	for _, p := range parts {
 		assert.Equal(t, PartStopped, p.State().State())
 	}
+}
+
+// A partition whose store waits for a callback the last session left behind
+// does not hold up the other partitions of the session: they start and
+// process, and it follows once the late callback has returned. Setup used to
+// wait for every partition's start.
+func TestGroupStartsBesideAPartitionWaitingForALateCallback(t *testing.T) {
+	var handled sync.Map
+	cfg := &Config{
+		Plan: &Plan{
+			Group: "late",
+			Routes: map[string]Route{"in": {
+				Decode: func(data []byte) (any, error) { return string(data), nil },
+				Handle: func(m *Message, value any) { handled.Store(m.Key(), value) },
+			}},
+			Table:      "late-table",
+			Inputs:     []string{"in"},
+			Subscribed: []string{"in"},
+		},
+		Producer:     new(ackingProducer),
+		Log:          testLogger{t},
+		PartitionLog: func(int32) Logger { return testLogger{t} },
+		StopTimeout:  time.Second,
+		OnFail:       func(err error) { t.Errorf("failed: %v", err) },
+		Rebalanced:   func([]int32) error { return nil },
+		Backoff:      func() (Backoff, error) { return NewLinearBackoff(time.Millisecond, 10*time.Millisecond), nil },
+	}
+	cfg.Stores = stores.New(func(topic string, partition int32) *table.Partition {
+		return table.New(table.Config{Topic: topic, Partition: partition, Builder: storage.MemoryBuilder(),
+			Consumer: noConsumer{}, Offsets: emptyTopics{}, Logf: t.Logf})
+	})
+	t.Cleanup(func() { assert.NoError(t, cfg.Stores.Close()) })
+	// Partition 0's table was given up by a stop that missed its deadline:
+	// its store closes only when lateCallback is closed.
+	lateCallback := make(chan struct{})
+	cfg.Stores.Acquire("late-table", 0)
+	cfg.Stores.Abandon("late-table", 0, lateCallback)
+
+	state := signal.New(ProcIdle, ProcStarting, ProcSetup, ProcRunning, ProcStopping, ProcStopped)
+	g := NewGroup(cfg, state)
+	session := &sessionRecorder{ctx: context.Background(), claims: map[string][]int32{"in": {0, 1}}, marked: make(map[TopicPartition]int64)}
+	setup := make(chan error, 1)
+	go func() { setup <- g.Setup(session) }()
+	select {
+	case err := <-setup:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		close(lateCallback)
+		t.Fatal("Setup waited for the partition whose store waits for a late callback")
+	}
+
+	claims := make([]*claimOf, 2)
+	var consumers sync.WaitGroup
+	for partition := range claims {
+		c := &claimOf{topic: "in", partition: int32(partition), msgs: make(chan *sarama.ConsumerMessage, 1)}
+		claims[partition] = c
+		consumers.Add(1)
+		go func() {
+			defer consumers.Done()
+			assert.NoError(t, g.ConsumeClaim(session, c))
+		}()
+	}
+	claims[1].msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 1, Offset: 0, Key: []byte("b"), Value: []byte("v")}
+	claims[0].msgs <- &sarama.ConsumerMessage{Topic: "in", Partition: 0, Offset: 0, Key: []byte("a"), Value: []byte("v")}
+	eventually(t, "partition 1 processed its message", func() bool { return session.markedAt("in", 1) == 1 })
+	_, early := handled.Load("a")
+	assert.False(t, early, "partition 0 processed before the late callback returned")
+	assert.Equal(t, ProcSetup, state.State(), "the processor is Running only once every partition started")
+
+	close(lateCallback)
+	eventually(t, "partition 0 processed its message", func() bool { return session.markedAt("in", 0) == 1 })
+	eventually(t, "the processor running", func() bool { return state.State() == ProcRunning })
+
+	for _, c := range claims {
+		close(c.msgs)
+	}
+	consumers.Wait()
+	require.NoError(t, g.Cleanup(session))
 }

@@ -99,6 +99,10 @@ type Partition struct {
 	metrics     *metrics.Partition // nil: metrics off
 	stopMetrics func()             // set by Start
 
+	// started is closed once the group's Start of the partition returned:
+	// ConsumeClaim waits for it before it touches ctx.
+	started chan struct{}
+
 	stopOnce sync.Once
 	stopErr  error
 	// abandoned is set when Stop gave up on a callback that ran past the
@@ -138,6 +142,7 @@ func NewPartition(cfg *Config, partition int32, role Role, mark func(topic strin
 		lastTimestamps: make(map[string]time.Time),
 		outStat:        make(map[string]*OutputStats),
 		claims:         make(map[string]sarama.ConsumerGroupClaim),
+		started:        make(chan struct{}),
 	}
 	p.deferred = p.newDeferredWatch()
 	p.acked.Store(-1)

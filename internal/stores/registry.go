@@ -163,6 +163,14 @@ func (r *Registry) Abandon(topic string, partition int32, done <-chan struct{}) 
 	}()
 }
 
+// Abandoned returns how many tables given up by Abandon are not closed yet:
+// their late users still run.
+func (r *Registry) Abandoned() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.closing)
+}
+
 // Close closes every table and refuses to keep new ones. It waits for the
 // tables given up by Abandon to be closed.
 func (r *Registry) Close() error {
