@@ -32,7 +32,7 @@ type voptions struct {
 	restoreConcurrency int
 	// smallRestore is memoryOptions.smallRestore, for the view's own limit.
 	smallRestore int64
-	restoreLimit       *table.RestoreLimit
+	restoreLimit *table.RestoreLimit
 
 	builders struct {
 		storage        storage.Builder
