@@ -248,11 +248,28 @@ func hwms(client sarama.Client, topic string) (map[int32]int64, error) {
 	}
 	ends := make(map[int32]int64, len(parts))
 	for _, p := range parts {
-		if ends[p], err = client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+		if ends[p], err = newestOffset(client, topic, p); err != nil {
 			return nil, fmt.Errorf("reading the end of %s/%d: %w", topic, p, err)
 		}
 	}
 	return ends, nil
+}
+
+// newestOffset asks for the high-water mark of a partition. A topic created
+// a moment ago may not have its leaders in the client's metadata yet (Kafka
+// answers "not the leader"): then it refreshes the metadata and asks again,
+// for up to ten seconds.
+func newestOffset(client sarama.Client, topic string, partition int32) (int64, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		offset, err := client.GetOffset(topic, partition, sarama.OffsetNewest)
+		if err == nil || time.Now().After(deadline) ||
+			!(errors.Is(err, sarama.ErrNotLeaderForPartition) || errors.Is(err, sarama.ErrLeaderNotAvailable)) {
+			return offset, err
+		}
+		_ = client.RefreshMetadata(topic) // the next GetOffset reports what still fails
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // processorOptions build a processor's clients from the workload's
