@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/codec"
@@ -303,4 +304,25 @@ func (l *recordLog) all() []string {
 
 func (l *recordLog) has(s string) bool {
 	return slices.ContainsFunc(l.all(), func(line string) bool { return strings.Contains(line, s) })
+}
+
+// TestStaticMembersWithOneIDFenceTheFirst: a second instance with an id in
+// use takes the id over; the first is fenced, and its Run ends with the
+// broker's FENCED_INSTANCE_ID once the group retries give up, while the
+// second runs on with every partition.
+func TestStaticMembersWithOneIDFenceTheFirst(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 2)
+	first := env.processor(countingGraph(), storage.MemoryBuilder(), WithGroupInstanceID("pod-0"), groupRetryTimeout(time.Second))
+	r1 := env.startReady(first)
+	second := env.processor(countingGraph(), storage.MemoryBuilder(), WithGroupInstanceID("pod-0"), groupRetryTimeout(time.Second))
+	r2 := env.startReady(second)
+
+	err := r1.wait(t)
+	require.ErrorIs(t, err, sarama.ErrFencedInstancedId)
+	t.Logf("the first instance's Run: %v", err)
+	env.emitCounts("clicks", 10, 1, "click")
+	eventually(t, "the second counts", func() bool { return hasCounts(second, uniformCounts(10, 1)) })
+	require.NoError(t, r2.stop(t))
 }

@@ -124,6 +124,56 @@ func TestStaticMembershipRestart(t *testing.T) {
 	}
 }
 
+// staticExpiry is the session timeout of TestStaticMemberGonePastTheSessionTimeout.
+const staticExpiry = 8 * time.Second
+
+// TestStaticMemberGonePastTheSessionTimeout: a static member that stays
+// away longer than the session timeout is removed by the broker only then,
+// and its partitions wait for it until that moment: the other two take them
+// over no sooner than the session timeout after its stop. Started again, it
+// joins as a new member, and the counts stay exact.
+func TestStaticMemberGonePastTheSessionTimeout(t *testing.T) {
+	c := newCluster(t)
+	g := newCounterGroup(t, c, loadPartitions)
+	g.static = true
+	g.sessionTimeout = staticExpiry
+
+	a, b, cc := g.start("a"), g.start("b"), g.start("c")
+	g.waitAssigned(t, a, b, cc)
+	ld := startLoad(t, c.brokers, g.input, loadKeys, loadPerTick, loadEvery)
+	for _, inst := range []*instance{a, b, cc} {
+		inst.waitProcessed(t, 100)
+	}
+	before := snapshot(a).rebalances + snapshot(b).rebalances
+	stopped := time.Now()
+	cc.terminate(t)
+	g.waitAssigned(t, a, b)
+	takeover := time.Since(stopped)
+	a.waitProcessed(t, a.processedNow()+200)
+	b.waitProcessed(t, b.processedNow()+200)
+
+	cc = g.start("c")
+	g.waitAssigned(t, a, b, cc)
+	cc.waitProcessed(t, 200)
+	acked, failed := ld.finish(t)
+	require.Empty(t, failed, "sends failed on a healthy broker")
+	c.waitConsumed(g.group, g.input, g.partitions)
+	after := snapshot(a).rebalances + snapshot(b).rebalances
+	for _, inst := range []*instance{a, b, cc} {
+		inst.terminate(t)
+	}
+	v := compareCounts(readTable(t, c.brokers, tableOf(g.group)), acked)
+	t.Logf("summary: a static member stopped for good is replaced %s after its stop (session timeout %s); %d new sessions of the others; %s",
+		takeover.Round(time.Millisecond), staticExpiry, after-before, v)
+
+	require.Len(t, acked, loadKeys)
+	v.requireExact(t)
+	// The broker checks expiry on its own clock, from the member's last
+	// heartbeat, which may precede the stop by one heartbeat interval.
+	assert.GreaterOrEqual(t, takeover, staticExpiry-time.Second, "the partitions waited for the session timeout")
+	assert.GreaterOrEqual(t, after-before, int64(4), "a and b rebalanced when c expired and when it joined again")
+}
+
 // membership is what an instance reported of its last session.
 type membership struct {
 	assigned   []int32
