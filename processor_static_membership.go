@@ -10,46 +10,51 @@ import (
 )
 
 // WithGroupInstanceID makes the processor a static member of its consumer
-// group (KIP-345): it joins with id as its group instance id
-// (sarama's Consumer.Group.InstanceId). Goka has no such option.
+// group (KIP-345), with id as its group instance id (sarama's
+// Consumer.Group.InstanceId). Goka has no such option.
 //
-// A static member that stops does not leave the group: sarama's Close sends
-// no LeaveGroup for it, so the broker keeps its partitions assigned to it,
-// unprocessed, until Consumer.Group.Session.Timeout passes without a
-// heartbeat. An instance started again with the same id within that time
-// takes its place and its partitions back without a rebalance: the other
-// members keep their partitions and never stop, and the restarted one finds
-// its local stores as it left them. The same holds after a crash (SIGKILL).
-// Only when the session timeout passes does the broker remove the member and
-// rebalance. So the session timeout is the longest restart that moves
-// nothing, and also how long a member that is really gone leaves its
-// partitions idle: choose it above a deploy's restart time (sarama's
-// default is 10 s; Kafka caps it with group.max.session.timeout.ms, 30
-// minutes by default), and keep Net.ReadTimeout above it. A scale-down
-// therefore waits for the session timeout too, unless the member is
-// removed explicitly (sarama's ClusterAdmin.RemoveMemberFromConsumerGroup).
+// A static member that stops, cleanly or not, does not leave the group:
+// sarama's Close sends no LeaveGroup when an instance id is set, so the
+// broker keeps the member and its partitions, which nobody processes,
+// until Consumer.Group.Session.Timeout passes without a heartbeat. An
+// instance started again with the same id within that time replaces the
+// old member and gets its partitions back without a rebalance: the other
+// members' sessions go on undisturbed, and the restarted instance finds its
+// local stores as it left them. Only when the session timeout passes does
+// the broker remove the member and rebalance the group. The session
+// timeout is thus both the longest restart that moves nothing and how long
+// the partitions of an instance that is really gone (a crash without
+// restart, a scale-down) wait before another takes them over: choose it
+// above a deploy's restart time (sarama's default is 10 s; the broker
+// allows group.min.session.timeout.ms to group.max.session.timeout.ms, 6 s
+// to 30 minutes by default), and keep Net.ReadTimeout above it. A member
+// that will not come back can be removed at once with sarama's
+// ClusterAdmin.RemoveMemberFromConsumerGroup. Instances that join or leave
+// for good still rebalance the group as usual.
 //
 // id must be stable across restarts of one instance and unique among the
-// running instances of the group, for example a Kubernetes StatefulSet's
-// pod name: a second instance joining with an id in use fences the first,
-// whose consumer group then fails with FENCED_INSTANCE_ID. Kafka allows 1
-// to 249 characters of ASCII letters, digits, '.', '_' and '-', and neither
-// "." nor ".."; NewProcessor refuses anything else.
+// running instances of the group, for example a Kubernetes StatefulSet
+// pod's name. An instance that joins with an id in use takes it over and
+// fences the one running: that one's Run ends with an error wrapping
+// sarama.ErrFencedInstancedId once its attempts to rejoin give up. Kafka
+// allows 1 to 249 ASCII letters, digits, '.', '_' and '-', but neither "."
+// nor ".."; NewProcessor refuses anything else.
 //
-// The id reaches the consumer groups built by DefaultConsumerGroupBuilder
-// and ConsumerGroupBuilderWithConfig (also when a builder of the caller's
-// calls them), and overrides a Consumer.Group.InstanceId of their
-// configuration. Static membership needs Version >= sarama.V2_3_0_0 in
-// that configuration (DefaultConfig has V2_8_0_0): NewProcessor checks the
-// global configuration when the builder is the default one, Run the
-// builder's configuration before it joins. Another builder builds from a
-// configuration the processor cannot reach: the option then has no effect
-// (Run logs so once), and static membership is set by
-// Consumer.Group.InstanceId in that builder's configuration. The tester
-// has no consumer group; it ignores the option.
+// The id reaches the consumer groups that DefaultConsumerGroupBuilder and
+// ConsumerGroupBuilderWithConfig build for the processor, also when a
+// builder of the caller's calls them, and overrides a
+// Consumer.Group.InstanceId in their configuration. Static membership needs
+// that configuration's Version >= sarama.V2_3_0_0 (DefaultConfig has
+// V2_8_0_0): NewProcessor checks the global configuration when the builder
+// is the default one; with ConsumerGroupBuilderWithConfig, Run checks the
+// builder's configuration before it joins the group. A builder that builds
+// from a configuration of its own cannot be given the id: the processor then
+// runs as that configuration says, a dynamic member unless it sets
+// Consumer.Group.InstanceId, and Run logs that the option had no effect
+// (the tester's builder, with no consumer group, is one of these).
 //
-// The embedded broker (kafkatest) implements static membership like Kafka:
-// a restarted static member rejoins without a rebalance.
+// The embedded broker (kafkatest) implements static membership as Kafka
+// does: a restarted static member rejoins without a rebalance there too.
 func WithGroupInstanceID(id string) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) {
 		o.groupInstanceID = id
