@@ -51,15 +51,20 @@ func producerConfig(config *sarama.Config, clientID string, hasher func() hash.H
 type ConsumerGroupBuilder func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error)
 
 // DefaultConsumerGroupBuilder builds a consumer group from the global
-// configuration.
+// configuration, with the group instance id of a processor's
+// WithGroupInstanceID.
 func DefaultConsumerGroupBuilder(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 	config := globalConfig()
 	config.ClientID = clientID
+	if err := applyGroupInstanceID(config, group, clientID); err != nil {
+		return nil, err
+	}
 	return sarama.NewConsumerGroup(brokers, group, config)
 }
 
 // ConsumerGroupBuilderWithConfig returns a ConsumerGroupBuilder that builds
-// from a copy of config, leaving config unchanged.
+// from a copy of config, leaving config unchanged, with the group instance id
+// of a processor's WithGroupInstanceID.
 func ConsumerGroupBuilderWithConfig(config *sarama.Config) ConsumerGroupBuilder {
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 		if config == nil {
@@ -67,6 +72,9 @@ func ConsumerGroupBuilderWithConfig(config *sarama.Config) ConsumerGroupBuilder 
 		}
 		c := copyConfig(config)
 		c.ClientID = clientID
+		if err := applyGroupInstanceID(c, group, clientID); err != nil {
+			return nil, err
+		}
 		return sarama.NewConsumerGroup(brokers, group, c)
 	}
 }

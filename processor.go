@@ -390,7 +390,7 @@ func (p *Processor) waitForLookups(ctx context.Context) {
 // consume joins the consumer group and runs one session after the other
 // until ctx is cancelled or a partition fails.
 func (p *Processor) consume(ctx context.Context, group *engine.Group) error {
-	cg, err := p.opts.builders.consumerGroup(p.brokers, string(p.graph.Group()), p.opts.clientID)
+	cg, err := p.buildConsumerGroup()
 	if err != nil {
 		return fmt.Errorf("processor %q: building the consumer group: %w", p.graph.Group(), err)
 	}

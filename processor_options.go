@@ -98,6 +98,10 @@ type poptions struct {
 	// memory bounds the row cache, the restores and the deferred commits
 	// (processor_options_memory.go).
 	memory memoryOptions
+	// staticMember and groupInstanceID are set by WithGroupInstanceID
+	// (processor_static_membership.go).
+	staticMember    bool
+	groupInstanceID string
 
 	builders struct {
 		storage        storage.Builder
@@ -357,6 +361,9 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 		o.builders.backoff = DefaultBackoffBuilder
 	}
 	if err := o.memory.resolve(gg.Group()); err != nil {
+		return err
+	}
+	if err := o.checkGroupInstanceID(gg); err != nil {
 		return err
 	}
 	return o.checkStopTimeout(gg)

@@ -64,6 +64,14 @@ func fastTimeouts(cfg *sarama.Config) *sarama.Config {
 	return cfg
 }
 
+// SetSessionTimeout sets cfg's consumer group session timeout to d and keeps
+// the read timeout above it, by as much as FastConfig keeps it above its own,
+// since a JoinGroup response may wait that long for a member.
+func SetSessionTimeout(cfg *sarama.Config, d time.Duration) {
+	cfg.Consumer.Group.Session.Timeout = d
+	cfg.Net.ReadTimeout = max(cfg.Net.ReadTimeout, d+readTimeout-sessionTimeout)
+}
+
 // TopicManagerConfig returns the topic manager configuration for the single
 // test broker: one replica, and a generous wait for a created topic to show,
 // since the broker may be busy with the other processes of a scenario.

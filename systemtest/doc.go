@@ -26,6 +26,15 @@
 //     exactly once across clean handovers;
 //   - SIGKILL of a process mid-stream and a restart on its stores, three
 //     times: nothing lost, the duplicates at-least-once allows are reported;
+//   - static membership (WithGroupInstanceID): three counter processes
+//     restarted one after the other on their stores within the session
+//     timeout, stopped (SIGTERM) or killed (SIGKILL): the other two have no
+//     new session and keep their partitions (their rebalance metric, which
+//     cmd/counter reports), the restarted one gets its own back, and the
+//     counts stay exact (at least once when killed); the same restarts of
+//     dynamic members rebalance the others (the control); a static member
+//     stopped for good keeps its partitions idle until the session timeout
+//     has passed, then the others take them over;
 //   - ten +1 messages over five graceful restarts: the sum is exactly 10;
 //   - every connection cut through a fault-injecting proxy: Run returns an
 //     error within seconds, a view with auto-reconnect keeps serving and

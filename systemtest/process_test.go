@@ -74,6 +74,12 @@ type counterGroup struct {
 	// replicated runs the instances with -cluster: replicated tables and
 	// the library's producer defaults.
 	replicated bool
+	// static runs each instance as a static member of the group, its name
+	// its group instance id (-instance-id).
+	static bool
+	// sessionTimeout, if set, replaces the scenarios' session timeout
+	// (-session-timeout).
+	sessionTimeout time.Duration
 }
 
 func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
@@ -100,14 +106,17 @@ type instance struct {
 	cmd     *exec.Cmd
 	logPath string
 
-	mu        sync.Mutex
-	partial   []byte
-	lines     []string
-	assigned  []int32 // nil before the first session
-	ready     bool
-	processed int64
-	stopped   bool
-	failed    string
+	mu       sync.Mutex
+	partial  []byte
+	lines    []string
+	assigned []int32 // nil before the first session
+	// rebalances is the processor's rebalance metric as of its last
+	// session's start: the sessions it has had.
+	rebalances int64
+	ready      bool
+	processed  int64
+	stopped    bool
+	failed     string
 
 	exited  chan struct{}
 	waitErr error
@@ -134,6 +143,12 @@ func (g *counterGroup) start(name string) *instance {
 	}
 	if g.replicated {
 		args = append(args, "-cluster")
+	}
+	if g.static {
+		args = append(args, "-instance-id", name)
+	}
+	if g.sessionTimeout > 0 {
+		args = append(args, "-session-timeout", g.sessionTimeout.String())
 	}
 	inst.cmd = exec.Command(g.bin, args...)
 	inst.cmd.Stdout = inst
@@ -184,6 +199,10 @@ func (i *instance) parse(line string) {
 					i.assigned = append(i.assigned, int32(p))
 				}
 			}
+		}
+	case strings.HasPrefix(line, "rebalances "):
+		if n, err := strconv.ParseInt(strings.TrimPrefix(line, "rebalances "), 10, 64); err == nil {
+			i.rebalances = n
 		}
 	case line == "ready":
 		i.ready = true
@@ -267,6 +286,14 @@ func (i *instance) waitProcessed(t *testing.T, n int64) {
 		}
 		return got >= n, fmt.Sprintf("processed %d", got)
 	})
+}
+
+// rebalancesNow returns the instance's rebalance metric as of its last
+// session's start.
+func (i *instance) rebalancesNow() int64 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.rebalances
 }
 
 // processedNow returns the instance's count so far.

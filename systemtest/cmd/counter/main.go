@@ -7,6 +7,7 @@
 // It reports on stdout, one line per event, for the test to wait on:
 //
 //	assigned 0,3,5   a consumer group session started with these partitions ("-": none)
+//	rebalances 2     the processor's goka_processor_rebalances_total after that session started
 //	ready            every partition of the first assignment is restored
 //	processed 1234   messages counted so far, at most twice a second
 //	stopped          Run returned nil after SIGTERM or SIGINT; exit status 0
@@ -14,7 +15,10 @@
 //
 // The library's log goes to stderr. With -cluster it runs as the cluster
 // scenarios need: tables replicated systemtest.ClusterReplication times, and
-// the library's own producer defaults (systemtest.ClusterConfig).
+// the library's own producer defaults (systemtest.ClusterConfig). With
+// -instance-id it is a static member of its group (goka.WithGroupInstanceID);
+// -session-timeout replaces the scenarios' short session timeout, for a
+// static member the longest restart that moves no partition.
 package main
 
 import (
@@ -31,6 +35,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	goka "github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/storage"
@@ -51,6 +57,8 @@ func run() int {
 	dir := flag.String("dir", "", "directory of the LevelDB tables")
 	name := flag.String("name", "counter", "instance name for the log")
 	cluster := flag.Bool("cluster", false, "replicated tables and the library's producer defaults, for the three-broker cluster")
+	instanceID := flag.String("instance-id", "", "group instance id: a static member of the group")
+	sessionTimeout := flag.Duration("session-timeout", 0, "consumer group session timeout instead of the scenarios' default")
 	flag.Parse()
 	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
@@ -67,12 +75,23 @@ func run() int {
 	if *cluster {
 		cfg, tmc = systemtest.ClusterConfig(), systemtest.ClusterTopicManagerConfig()
 	}
+	if *sessionTimeout > 0 {
+		systemtest.SetSessionTimeout(cfg, *sessionTimeout)
+	}
+	reg := prometheus.NewRegistry()
 	opts := systemtest.ProcessorOptions(cfg, tmc, storage.DefaultBuilder(*dir))
 	opts = append(opts,
 		goka.WithLogger(logger),
 		goka.WithClientID(*name),
-		goka.WithRebalanceCallback(func(a goka.Assignment) { out.line("assigned " + formatAssignment(a)) }),
+		goka.WithMetrics(reg),
+		goka.WithRebalanceCallback(func(a goka.Assignment) {
+			out.line("assigned " + formatAssignment(a))
+			out.line("rebalances " + strconv.FormatInt(rebalances(reg), 10))
+		}),
 	)
+	if *instanceID != "" {
+		opts = append(opts, goka.WithGroupInstanceID(*instanceID))
+	}
 	proc, err := goka.NewProcessor(strings.Split(*brokers, ","), gg, opts...)
 	if err != nil {
 		out.line("failed: " + err.Error())
@@ -125,6 +144,26 @@ func reportProgress(ctx context.Context, out *reporter, processed *atomic.Int64)
 			}
 		}
 	}
+}
+
+// rebalances reads the processor's goka_processor_rebalances_total, -1 if
+// it cannot.
+func rebalances(reg *prometheus.Registry) int64 {
+	families, err := reg.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, f := range families {
+		if f.GetName() != "goka_processor_rebalances_total" {
+			continue
+		}
+		var n float64
+		for _, m := range f.GetMetric() {
+			n += m.GetCounter().GetValue()
+		}
+		return int64(n)
+	}
+	return -1
 }
 
 // formatAssignment lists the partitions in order, "-" for none.
