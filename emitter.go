@@ -35,6 +35,9 @@ type Emitter struct {
 	pending   sync.WaitGroup
 	// finished is closed when the first Finish has closed the producer.
 	finished chan struct{}
+	// closing is closed when the first Finish begins: from then on emits
+	// are refused.
+	closing chan struct{}
 }
 
 // NewEmitter returns an emitter to topic that encodes with codec. It connects
@@ -62,6 +65,7 @@ func NewEmitter(brokers []string, topic Stream, codec Codec, options ...EmitterO
 		defaultHeaders: opts.defaultHeaders,
 		metrics:        m,
 		finished:       make(chan struct{}),
+		closing:        make(chan struct{}),
 	}, nil
 }
 
@@ -141,6 +145,11 @@ func (e *Emitter) EmitSyncWithHeaders(key string, msg interface{}, headers Heade
 	return sendErr
 }
 
+// Done is closed once Finish has been called: every emit from then on is
+// refused with ErrEmitterAlreadyClosed. Health checks read it to report an
+// emitter that can no longer send.
+func (e *Emitter) Done() <-chan struct{} { return e.closing }
+
 // Finish stops accepting emits, waits until every emit made before has been
 // acknowledged or refused, and closes the producer, returning its error.
 // With the default producer, the callbacks registered on those emits'
@@ -156,6 +165,7 @@ func (e *Emitter) Finish() error {
 		<-e.finished
 		return nil
 	}
+	close(e.closing)
 	defer close(e.finished)
 	e.pending.Wait()
 	if err := e.producer.Close(); err != nil {

@@ -527,6 +527,22 @@ func (v *View) CurrentState() ViewState { return ViewState(v.state.State()) }
 // WaitRecovered, which reports that.
 func (v *View) WaitRunning() <-chan struct{} { return v.state.WaitForState(State(ViewStateRunning)) }
 
+// Done is closed when Run has returned (a second, refused call of Run does
+// not close it). Health checks read it to tell a view that stopped from one
+// that has not started yet, which CurrentState cannot: both are Idle.
+func (v *View) Done() <-chan struct{} { return v.done }
+
+// Error returns what Run returned once it has (nil after a cancel), and nil
+// while it runs or before it was called.
+func (v *View) Error() error {
+	select {
+	case <-v.done:
+		return v.runErr
+	default:
+		return nil
+	}
+}
+
 // ObserveStateChanges returns an observer of the view's states, which first
 // receives the current state. A reader that falls behind never blocks the
 // view: it skips to the newest state. Call Stop when done.
