@@ -3,8 +3,10 @@
 # slow counting callback, so that a backlog builds up, and reads its
 # Prometheus metrics at /metrics until the counter's consumer lag is above
 # zero and every other metric the library promises has a value. It prints
-# the lines it checked, then stops the example with SIGTERM and expects a
-# clean exit.
+# the lines it checked, then reads the health probes: /healthz must answer
+# 200 (a backlog is no reason to restart) and /readyz 503, naming a lagging
+# partition of the counter (the example runs with -ready-lag below MIN_LAG).
+# Then it stops the example with SIGTERM and expects a clean exit.
 #
 #   scripts/metrics-check.sh
 #
@@ -15,6 +17,8 @@
 #   SLOW            time the counter's callback spends per click (250ms: the
 #                   busiest partition gets about twice what it can count)
 #   MIN_LAG         consumer lag that counts as a backlog (5)
+#   READY_LAG       the example's -ready-lag: the lag /readyz tolerates
+#                   (MIN_LAG - 1)
 #   READY_TIMEOUT   seconds until every metric must have its value (40)
 #   STOP_TIMEOUT    seconds the example may take to stop on SIGTERM (15)
 set -euo pipefail
@@ -22,6 +26,7 @@ shopt -s inherit_errexit
 
 SLOW="${SLOW:-250ms}"
 MIN_LAG="${MIN_LAG:-5}"
+READY_LAG="${READY_LAG:-$((MIN_LAG - 1))}"
 READY_TIMEOUT="${READY_TIMEOUT:-40}"
 STOP_TIMEOUT="${STOP_TIMEOUT:-15}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -107,7 +112,7 @@ log "building examples/8-monitoring"
 (cd "$ROOT" && go build -o "$work/8-monitoring" ./examples/8-monitoring) || die "building examples/8-monitoring failed"
 built=$SECONDS
 
-start_example "$work/8-monitoring" -addr 127.0.0.1:0 -slow "$SLOW" -duration 10m
+start_example "$work/8-monitoring" -addr 127.0.0.1:0 -slow "$SLOW" -ready-lag "$READY_LAG" -duration 10m
 deadline=$((SECONDS + READY_TIMEOUT))
 wait_for_output 'web UI at http://' "$READY_TIMEOUT" "printed no 'web UI at http://…/' line"
 url="$(example_url)"
@@ -141,6 +146,27 @@ sum="$(top goka_processor_callback_duration_seconds_sum "$COUNTER")"
 count="$(top goka_processor_callback_duration_seconds_count "$COUNTER")"
 log "the counter's callbacks took $(awk -v s="$sum" -v c="$count" 'BEGIN { printf "%.0f", 1000 * s / c }') ms each on average (-slow $SLOW)"
 
+# probe URL: GETs a health probe, its headers in $work/probe.headers and its
+# body in $work/probe.json; prints the status code (000 when it failed).
+probe() {
+	curl -s --max-time 5 -D "$work/probe.headers" -o "$work/probe.json" -w '%{http_code}' "$1" || true
+}
+
+# The health probes: live in spite of the backlog, not ready because of it.
+code="$(probe "${url}healthz")"
+[[ "$code" == 200 ]] || die "GET ${url}healthz answered $code, not 200: $(cat "$work/probe.json")"
+grep -q '^{"live":true,' "$work/probe.json" || die "/healthz says it is not live: $(cat "$work/probe.json")"
+grep -qi '^cache-control: no-store' "$work/probe.headers" || die "/healthz has no Cache-Control: no-store"
+LAGGING="processor example-monitoring-counter\",\"ready\":false,\"problems\":\[\"partition [0-9]+: input example-monitoring-clicks lags [0-9]+ messages \(limit $READY_LAG\)"
+deadline=$((SECONDS + READY_TIMEOUT))
+until code="$(probe "${url}readyz")" && [[ "$code" == 503 ]] && grep -Eq "$LAGGING" "$work/probe.json"; do
+	((SECONDS < deadline)) || die "/readyz did not answer 503 for a lagging partition of the counter within ${READY_TIMEOUT}s; the last answer: $code $(cat "$work/probe.json")"
+	sleep 1
+done
+grep -qi '^cache-control: no-store' "$work/probe.headers" || die "/readyz has no Cache-Control: no-store"
+log "the probes: /healthz 200, /readyz 503 with $(grep -Eo '"partition [0-9]+: input example-monitoring-clicks lags [^"]*"' "$work/probe.json" | head -n 1)"
+probed=$SECONDS
+
 # A clean stop: the example must end by itself on SIGTERM, with status 0,
 # within STOP_TIMEOUT seconds, and leave nothing in its process group.
 pid=$example_pid
@@ -161,4 +187,4 @@ fi
 ((status == 0)) || die "the example exited with status $status on SIGTERM; its output:
 $(tail -n 20 "$work/example.log")"
 
-log "PASS in $((SECONDS - started))s (build $((built - started))s, metrics $((checked - built))s, stop $((SECONDS - checked))s)"
+log "PASS in $((SECONDS - started))s (build $((built - started))s, metrics $((checked - built))s, probes $((probed - checked))s, stop $((SECONDS - probed))s)"

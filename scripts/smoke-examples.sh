@@ -112,9 +112,11 @@ echo "== running the examples (timeout ${SMOKE_TIMEOUT}s each)"
 smoke 1-simplest "-duration 5s" \
 	'^\[proc\] key: [a-z]+ clicks: [0-9]+'
 
-# The view's counts as the example's own HTTP server answers them.
+# The view's counts as the example's own HTTP server answers them, after
+# its readiness probe answered 200.
 smoke 2-clicks "-duration 5s" \
 	'^GET http://127\.0\.0\.1:[0-9]+/user-0: 200 \{"clicks":[1-9][0-9]*' \
+	'^GET http://127\.0\.0\.1:[0-9]+/readyz: 200 \{"ready":true,' \
 	'^serving the click counts at http://127\.0\.0\.1:[0-9]+/'
 
 # The scripted session: a blocked user's message dropped, a word replaced,

@@ -32,13 +32,14 @@ import (
 	"github.com/seed-b2c684ed/goka/codec"
 	"github.com/seed-b2c684ed/goka/kafkatest"
 	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/web/health"
 )
 
 var (
 	brokerList = flag.String("brokers", "", "comma-separated Kafka brokers; empty runs an embedded broker")
 	addr       = flag.String("addr", "127.0.0.1:0", "HTTP listen address; port 0 picks a free one")
 	duration   = flag.Duration("duration", 0, "stop after this long (0: run until interrupted)")
-	poll       = flag.Duration("poll", time.Second, "how often the program fetches a user's count from its own server and prints it (0: never)")
+	poll       = flag.Duration("poll", time.Second, "how often the program fetches a user's count from its own server and prints it, once /readyz is 200 (0: never)")
 )
 
 const (
@@ -115,12 +116,21 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	srv, err := listen(*addr, view)
+	// The probes an orchestrator asks: live unless the processor or the
+	// view failed or the emitter is finished; ready once both have restored
+	// the table and caught up.
+	probes := health.New()
+	if err := errors.Join(probes.AttachProcessor(proc), probes.AttachView(view), probes.AttachEmitter(emitter)); err != nil {
+		emitter.Finish()
+		return err
+	}
+	srv, err := listen(*addr, view, probes)
 	if err != nil {
 		emitter.Finish()
 		return err
 	}
 	fmt.Printf("serving the click counts at %s/{user}, try: curl %s/%s\n", srv.url, srv.url, users[0])
+	fmt.Printf("probes at %s/healthz and %s/readyz\n", srv.url, srv.url)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -147,7 +157,12 @@ func run() error {
 	start("emitter", func() error { return emit(ctx, emitter) })
 	start("http server", func() error { return srv.serve(ctx) })
 	if *poll > 0 {
-		start("poller", func() error { return pollCount(ctx, srv.url+"/"+users[0], *poll) })
+		start("poller", func() error {
+			if err := awaitReady(ctx, srv.url+"/readyz", *poll/4); err != nil {
+				return err
+			}
+			return pollCount(ctx, srv.url+"/"+users[0], *poll)
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-b2c684ed/goka"
+	"github.com/seed-b2c684ed/goka/web/health"
 )
 
 // shutdownTimeout bounds how long the server waits for requests in flight
@@ -26,8 +27,10 @@ type server struct {
 }
 
 // listen opens the listening socket at once, so the URL printed is the one
-// with the port the system chose, before anything is served.
-func listen(addr string, view *goka.View) (*server, error) {
+// with the port the system chose, before anything is served. Beside the
+// counts it serves the liveness and readiness probes of probes, at /healthz
+// and /readyz (patterns more specific than /{user}, so they win).
+func listen(addr string, view *goka.View, probes *health.Server) (*server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", addr, err)
@@ -35,6 +38,8 @@ func listen(addr string, view *goka.View) (*server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{user}", func(w http.ResponseWriter, r *http.Request) { getUser(w, r, view) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { listUsers(w, view) })
+	mux.Handle("GET /healthz", probes.Liveness())
+	mux.Handle("GET /readyz", probes.Readiness())
 	return &server{
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
 		ln:   ln,
@@ -106,6 +111,45 @@ func writeJSON(w http.ResponseWriter, value interface{}) {
 	w.Header().Set("Content-Type", "application/json")
 	if err := json.NewEncoder(w).Encode(value); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// awaitReady does what a deployment does before it sends traffic to a new
+// instance: it asks the readiness probe at url every interval, printing
+// each answer, until the answer is 200.
+func awaitReady(ctx context.Context, url string, interval time.Duration) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			fmt.Printf("GET %s: %v\n", url, err)
+		} else {
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				fmt.Printf("GET %s: reading the answer: %v\n", url, err)
+			} else {
+				fmt.Printf("GET %s: %d %s\n", url, resp.StatusCode, strings.TrimSpace(string(body)))
+				if resp.StatusCode == http.StatusOK {
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
 	}
 }
 

@@ -4,13 +4,16 @@
 // page (one key of a table), the actions page (emit a burst of clicks, pause
 // the stream) and an index linking them. Clicks flow all the time, so the
 // pages show live numbers. The same server exposes the Prometheus metrics of
-// the processors, the view and the emitter at /metrics; -slow makes the
-// counter's callback slower than the clicks arrive, so a backlog builds up
-// and its consumer lag shows there and on the monitor.
+// the processors, the view and the emitter at /metrics, and their liveness
+// and readiness probes at /healthz and /readyz; -slow makes the counter's
+// callback slower than the clicks arrive, so a backlog builds up and its
+// consumer lag shows there, on the monitor and, once over -ready-lag, in
+// /readyz.
 //
 //	go run ./examples/8-monitoring                          # embedded broker
 //	go run ./examples/8-monitoring -brokers localhost:9092  # a real broker
 //	go run ./examples/8-monitoring -slow 250ms              # a growing backlog
+//	go run ./examples/8-monitoring -slow 250ms -ready-lag 5 # ...that /readyz reports
 package main
 
 import (
@@ -35,6 +38,7 @@ import (
 	"github.com/seed-b2c684ed/goka/codec"
 	"github.com/seed-b2c684ed/goka/kafkatest"
 	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/seed-b2c684ed/goka/web/health"
 )
 
 var (
@@ -45,6 +49,7 @@ var (
 	interval   = flag.Duration("interval", 50*time.Millisecond, "pause between two clicks of the steady stream")
 	status     = flag.Duration("status", 2*time.Second, "how often to print the status line")
 	slow       = flag.Duration("slow", 0, "time the counter's callback spends on each click (simulated work; 0: none)")
+	readyLag   = flag.Int64("ready-lag", health.DefaultMaxLag, "consumer lag (messages) above which /readyz reports a partition not ready")
 )
 
 func main() {
@@ -134,13 +139,15 @@ func run() error {
 			"profile": main.Get,
 			"pages":   pagesProc.Get,
 		},
-		clicks:  src,
-		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		clicks:   src,
+		emitter:  emitter,
+		metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		readyLag: *readyLag,
 	})
 	if err != nil {
 		return errors.Join(err, emitter.Finish())
 	}
-	fmt.Printf("web UI at %s (monitor %smonitor/processor/0, metrics %smetrics)\n", web.url, web.url, web.url)
+	fmt.Printf("web UI at %s (monitor %smonitor/processor/0, metrics %smetrics, probes %shealthz %sreadyz)\n", web.url, web.url, web.url, web.url, web.url)
 
 	var (
 		wg   sync.WaitGroup

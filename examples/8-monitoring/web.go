@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/web/actions"
+	"github.com/seed-b2c684ed/goka/web/health"
 	"github.com/seed-b2c684ed/goka/web/index"
 	"github.com/seed-b2c684ed/goka/web/monitor"
 	"github.com/seed-b2c684ed/goka/web/query"
@@ -39,7 +40,9 @@ type components struct {
 	view       *goka.View
 	sources    map[string]goka.Getter
 	clicks     *clickSource
+	emitter    *goka.Emitter
 	metrics    http.Handler // the Prometheus registry's handler
+	readyLag   int64        // the consumer lag up to which a partition is ready
 }
 
 // basePath lets the index page link a page that is not a web component, such
@@ -49,7 +52,8 @@ type basePath string
 // BasePath implements index.ComponentPathProvider.
 func (p basePath) BasePath() string { return string(p) }
 
-// startWeb serves monitor, query, actions, the metrics and the index on
+// startWeb serves monitor, query, actions, the metrics, the health probes
+// (/healthz, /readyz) and the index on
 // address, listening before it returns so that the URL is final even for
 // port 0. Actions end when appCtx does.
 func startWeb(appCtx context.Context, address string, c components) (*webServer, error) {
@@ -75,6 +79,21 @@ func startWeb(appCtx context.Context, address string, c components) (*webServer,
 		return nil, err
 	}
 	if err := act.AttachFuncAction("pause", "Pause the steady clicks until stopped: watch the rates drop to zero.", w.tied(c.clicks.pause)); err != nil {
+		return nil, err
+	}
+
+	// The probes a Kubernetes deployment would point its liveness and
+	// readiness checks at.
+	probes := health.NewServer("", router)
+	for _, p := range c.processors {
+		if err := probes.AttachProcessor(p, health.WithMaxLag(c.readyLag)); err != nil {
+			return nil, err
+		}
+	}
+	if err := probes.AttachView(c.view, health.WithMaxLag(c.readyLag)); err != nil {
+		return nil, err
+	}
+	if err := probes.AttachEmitter(c.emitter); err != nil {
 		return nil, err
 	}
 
