@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/seed-b2c684ed/goka"
+	"github.com/seed-b2c684ed/goka/web/health"
 	"github.com/seed-b2c684ed/goka/web/index"
 	"github.com/seed-b2c684ed/goka/web/monitor"
 	"github.com/seed-b2c684ed/goka/web/query"
@@ -30,7 +31,8 @@ type basePath string
 func (p basePath) BasePath() string { return string(p) }
 
 // startWeb serves the monitor, the query page, pprof, the metrics (with
-// handler) and an index of them on address. It listens before returning, so
+// handler), the health probes (/healthz, /readyz) and an index of them on
+// address. It listens before returning, so
 // the URL it reports is final even for port 0.
 func startWeb(address string, proc *goka.Processor, view *goka.View, metrics http.Handler) (*webServer, error) {
 	router := mux.NewRouter()
@@ -46,6 +48,13 @@ func startWeb(address string, proc *goka.Processor, view *goka.View, metrics htt
 		return nil, err
 	}
 	if err := qry.AttachSource("view", view.Get); err != nil {
+		return nil, err
+	}
+
+	// Readiness drops while the copies rebalance: every copy stops its
+	// partitions until the new assignment runs.
+	probes := health.NewServer("", router)
+	if err := errors.Join(probes.AttachProcessor(proc), probes.AttachView(view)); err != nil {
 		return nil, err
 	}
 
