@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed-b2c684ed/goka"
 	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/web/health"
 )
 
 // shutdownTimeout bounds how long the server waits for requests in flight
@@ -49,6 +50,16 @@ func (a *app) newService(addr string) (*service, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{user}/send", s.send)
 	mux.HandleFunc("GET /{user}/feed", s.feed)
+	// The probes of this front: live unless the view failed or the emitter
+	// is finished, ready once the view has read the feeds.
+	probes := health.New()
+	if err := errors.Join(probes.AttachView(view), probes.AttachEmitter(emitter)); err != nil {
+		emitter.Finish()
+		ln.Close()
+		return nil, err
+	}
+	mux.Handle("GET /healthz", probes.Liveness())
+	mux.Handle("GET /readyz", probes.Readiness())
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
