@@ -13,7 +13,9 @@ import (
 // A send that fails does not make the emitter unready: the error goes to
 // its caller, the next send may succeed, and an instance taken out of
 // service for it would get no requests to show that it recovered.
-func EmitterCheck(e *goka.Emitter, opts ...CheckOption) Checker {
+func EmitterCheck(e *goka.Emitter, opts ...CheckOption) Checker { return newEmitterCheck(e, opts) }
+
+func newEmitterCheck(e *goka.Emitter, opts []CheckOption) *emitterCheck {
 	return &emitterCheck{e: e, cfg: newCheckConfig("emitter", opts)}
 }
 

@@ -45,7 +45,9 @@ const activeMode goka.PPRunMode = 0
 //     more than the limits (WithMaxLag, WithMaxDelay).
 //
 // Partitions kept as hot standby are not assigned, and do not count.
-func ProcessorCheck(p Processor, opts ...CheckOption) Checker {
+func ProcessorCheck(p Processor, opts ...CheckOption) Checker { return newProcessorCheck(p, opts) }
+
+func newProcessorCheck(p Processor, opts []CheckOption) *processorCheck {
 	c := &processorCheck{p: p, cfg: newCheckConfig("processor "+string(p.Graph().Group()), opts)}
 	if e := p.Graph().GroupTable(); e != nil {
 		c.table = e.Topic()

@@ -49,6 +49,13 @@ func TestProcessorNotReadyWhileRestoringItsTable(t *testing.T) {
 	g.open()
 	p = e.awaitProbe("/readyz", "ready", is(http.StatusOK))
 	assert.Equal(t, []checkResult{{Name: "processor counter", Ready: ptr(true)}}, p.answer.Checks)
+	// The check tells assigned partitions from hot standby ones by goka's
+	// unexported run mode: it must be the one of the assigned.
+	stats := proc.Stats()
+	require.Len(t, stats.Group, 2)
+	for partition, ps := range stats.Group {
+		assert.Equal(t, activeMode, ps.TableStats.RunMode, "partition %d", partition)
+	}
 }
 
 // A partition further behind its input than the limit makes the processor

@@ -159,22 +159,22 @@ func (s *Server) Attach(name string, c Checker) error {
 // AttachProcessor adds the check of p (see ProcessorCheck), named
 // "processor <group>" unless WithName says otherwise.
 func (s *Server) AttachProcessor(p Processor, opts ...CheckOption) error {
-	c := ProcessorCheck(p, opts...)
-	return s.Attach(c.(*processorCheck).cfg.name, c)
+	c := newProcessorCheck(p, opts)
+	return s.Attach(c.cfg.name, c)
 }
 
 // AttachView adds the check of v (see ViewCheck), named "view <topic>"
 // unless WithName says otherwise.
 func (s *Server) AttachView(v *goka.View, opts ...CheckOption) error {
-	c := ViewCheck(v, opts...)
-	return s.Attach(c.(*viewCheck).cfg.name, c)
+	c := newViewCheck(v, opts)
+	return s.Attach(c.cfg.name, c)
 }
 
 // AttachEmitter adds the check of e (see EmitterCheck), named "emitter"
 // unless WithName says otherwise.
 func (s *Server) AttachEmitter(e *goka.Emitter, opts ...CheckOption) error {
-	c := EmitterCheck(e, opts...)
-	return s.Attach(c.(*emitterCheck).cfg.name, c)
+	c := newEmitterCheck(e, opts)
+	return s.Attach(c.cfg.name, c)
 }
 
 // answer is the body of a probe's answer: Live or Ready is set.

@@ -15,7 +15,9 @@ import (
 //   - ready while Run runs with every partition restored and following its
 //     table (the view's state is Running: not while it reconnects, when its
 //     values may be stale), none behind by more than the limit (WithMaxLag).
-func ViewCheck(v *goka.View, opts ...CheckOption) Checker {
+func ViewCheck(v *goka.View, opts ...CheckOption) Checker { return newViewCheck(v, opts) }
+
+func newViewCheck(v *goka.View, opts []CheckOption) *viewCheck {
 	return &viewCheck{v: v, cfg: newCheckConfig("view "+v.Topic(), opts)}
 }
 
