@@ -69,16 +69,16 @@ func (e *env) createTopic(topic string, partitions int32) {
 	require.NoError(e.t, e.cluster.CreateTopic(topic, partitions, nil))
 }
 
-func (e *env) processor(gg *goka.GroupGraph, sb storage.Builder) *goka.Processor {
+func (e *env) processor(gg *goka.GroupGraph, sb storage.Builder, extra ...goka.ProcessorOption) *goka.Processor {
 	e.t.Helper()
-	p, err := goka.NewProcessor(e.brokers, gg,
+	p, err := goka.NewProcessor(e.brokers, gg, append([]goka.ProcessorOption{
 		goka.WithStorageBuilder(sb),
 		goka.WithTopicManagerBuilder(goka.TopicManagerBuilderWithConfig(e.config, e.tmc)),
 		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(e.config)),
 		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(e.config)),
 		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(e.config)),
 		goka.WithLogger(discard{}),
-	)
+	}, extra...)...)
 	require.NoError(e.t, err)
 	return p
 }
@@ -237,23 +237,58 @@ func partitionOf(key string, partitions int32) int32 {
 	return p
 }
 
-// gate is a storage builder whose stores hold every write until open is
-// called: a table restore that cannot finish before the test lets it.
+// gate is a storage builder whose stores hold every write until the test
+// opens their partition's gate: a table restore that cannot finish before
+// the test lets it.
 type gate struct {
-	opened chan struct{}
-	once   sync.Once
+	mu     sync.Mutex
+	opened map[int32]chan struct{}
+	// over ends with the test, before its cleanups stop the processors: a
+	// test that fails early must not leave a restore hanging.
+	over context.Context
 }
 
 func newGate(t *testing.T) *gate {
-	g := &gate{opened: make(chan struct{})}
-	t.Cleanup(g.open) // a test that fails early must not leave a restore hanging
-	return g
+	return &gate{opened: make(map[int32]chan struct{}), over: t.Context()}
 }
 
-func (g *gate) open() { g.once.Do(func() { close(g.opened) }) }
+// partition returns the gate of one partition.
+func (g *gate) partition(p int32) chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.locked(p)
+}
+
+func (g *gate) locked(p int32) chan struct{} {
+	c, ok := g.opened[p]
+	if !ok {
+		c = make(chan struct{})
+		g.opened[p] = c
+	}
+	return c
+}
+
+// openPartition lets the writes of partition p through.
+func (g *gate) openPartition(p int32) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.locked(p)
+	select {
+	case <-c:
+	default:
+		close(c)
+	}
+}
+
+// open lets every write through.
+func (g *gate) open() {
+	for p := range int32(64) {
+		g.openPartition(p)
+	}
+}
 
 func (g *gate) builder(topic string, partition int32) (storage.Storage, error) {
-	return &gatedStorage{Storage: storage.NewMemory(), opened: g.opened}, nil
+	return &gatedStorage{Storage: storage.NewMemory(), opened: g.partition(partition), over: g.over}, nil
 }
 
 // gatedStorage embeds only the Storage interface, so the restore writes
@@ -261,10 +296,15 @@ func (g *gate) builder(topic string, partition int32) (storage.Storage, error) {
 type gatedStorage struct {
 	storage.Storage
 	opened <-chan struct{}
+	over   context.Context
 }
 
 func (s *gatedStorage) Set(key string, value []byte) error {
-	<-s.opened
+	select {
+	case <-s.opened:
+	case <-s.over.Done():
+		return s.over.Err()
+	}
 	return s.Storage.Set(key, value)
 }
 

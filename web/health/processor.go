@@ -44,7 +44,11 @@ const activeMode goka.PPRunMode = 0
 //     and none of them behind an input, a joined table or a lookup table by
 //     more than the limits (WithMaxLag, WithMaxDelay).
 //
-// Partitions kept as hot standby are not assigned, and do not count.
+// Partitions kept as hot standby are not assigned, and their lag does not
+// count. Their restore does, at the start of a session: the processor's
+// state becomes Running only once they are restored too (the assigned
+// partitions process meanwhile), so an instance with hot standby is ready
+// once it could take over any partition at once.
 func ProcessorCheck(p Processor, opts ...CheckOption) Checker { return newProcessorCheck(p, opts) }
 
 func newProcessorCheck(p Processor, opts []CheckOption) *processorCheck {
@@ -79,7 +83,8 @@ func (c *processorCheck) Ready(ctx context.Context) error {
 	default:
 	}
 	var problems []error
-	if !c.p.Recovered() {
+	recovered := c.p.Recovered()
+	if !recovered {
 		state := "not running yet"
 		if sr, ok := c.p.(interface{ StateReader() goka.StateReader }); ok {
 			state = processorStateName(sr.StateReader().State())
@@ -91,7 +96,7 @@ func (c *processorCheck) Ready(ctx context.Context) error {
 		return errors.Join(problems...)
 	}
 	for _, partition := range sortedKeys(stats.Group) {
-		problems = append(problems, c.partition(partition, stats.Group[partition])...)
+		problems = append(problems, c.partition(partition, stats.Group[partition], recovered)...)
 	}
 	for _, topic := range sortedKeys(stats.Lookup) {
 		if vs := stats.Lookup[topic]; vs != nil {
@@ -104,8 +109,20 @@ func (c *processorCheck) Ready(ctx context.Context) error {
 }
 
 // partition returns why one partition of the group is not caught up.
-func (c *processorCheck) partition(partition int32, ps *goka.PartitionProcStats) []error {
-	if ps == nil || (ps.TableStats != nil && ps.TableStats.RunMode != activeMode) {
+// recovered is the processor's Recovered.
+func (c *processorCheck) partition(partition int32, ps *goka.PartitionProcStats, recovered bool) []error {
+	if ps == nil {
+		return nil
+	}
+	if ts := ps.TableStats; ts != nil && ts.RunMode != activeMode {
+		// A partition this instance only follows (hot standby) is not
+		// assigned, and its lag is no one's concern. But the processor's
+		// state waits for its restore too, at the start of every session
+		// (the assigned partitions process meanwhile): while it does, say
+		// what it waits for.
+		if !recovered && ts.Status != goka.PartitionRunning {
+			return []error{c.cfg.notRecovered("hot standby table", c.table, partition, ts)}
+		}
 		return nil
 	}
 	var problems []error

@@ -141,3 +141,66 @@ func TestProcessorNotLiveAfterRunFailed(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// With hot standby, an instance also restores the partitions it is not
+// assigned. The processor's state waits for those restores too, and so does
+// its readiness, naming the partition it waits for; their lag never counts.
+func TestProcessorWithHotStandby(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.createTopic("likes", 2)
+	gg := goka.DefineGroup("liked", goka.Input("likes", new(codec.String), count), goka.Persist(new(codec.Int64)))
+	first := e.processor(gg, memory, goka.WithHotStandby()) // creates liked-table
+	// Something to restore in both partitions of the table.
+	var rows [][2]any
+	for i := 0; len(rows) < 2; i++ {
+		key := fmt.Sprint("post-", i)
+		if partitionOf(key, 2) == int32(len(rows)) {
+			rows = append(rows, [2]any{key, int64(i)})
+		}
+	}
+	e.emitSync("liked-table", new(codec.Int64), rows...)
+	run(t, first)
+	require.NoError(t, first.WaitForReady())
+
+	g := newGate(t)
+	second := e.processor(gg, g.builder, goka.WithHotStandby())
+	require.NoError(t, e.probes.AttachProcessor(second))
+	run(t, second)
+
+	// The group splits the partitions; the second instance restores both,
+	// the one it was assigned and the one it follows.
+	var assigned, standby int32 = -1, -1
+	e.awaitProbe("/readyz", "an assigned and a hot standby partition restoring", func(probe) bool {
+		assigned, standby = -1, -1
+		for partition, ps := range second.Stats().Group {
+			if ps.TableStats == nil || ps.TableStats.Status != goka.PartitionRecovering {
+				continue
+			}
+			if ps.TableStats.RunMode == activeMode {
+				assigned = partition
+			} else {
+				standby = partition
+			}
+		}
+		return assigned >= 0 && standby >= 0
+	})
+	p := e.get("/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, p.status)
+	require.NotEmpty(t, p.problems("processor liked"), p.body)
+	assert.Equal(t, "health: not recovered: setting up a session", p.problems("processor liked")[0])
+	assert.Contains(t, p.problems("processor liked"), fmt.Sprintf("health: not recovered: partition %d: table liked-table is recovering, 1 message to restore", assigned))
+	assert.Contains(t, p.problems("processor liked"), fmt.Sprintf("health: not recovered: partition %d: hot standby table liked-table is recovering, 1 message to restore", standby))
+
+	g.openPartition(assigned)
+	p = e.awaitProbe("/readyz", "only the hot standby partition restoring", func(p probe) bool {
+		return p.status == http.StatusServiceUnavailable && len(p.problems("processor liked")) == 2
+	})
+	assert.Equal(t, []string{
+		"health: not recovered: setting up a session",
+		fmt.Sprintf("health: not recovered: partition %d: hot standby table liked-table is recovering, 1 message to restore", standby),
+	}, p.problems("processor liked"))
+
+	g.openPartition(standby)
+	e.awaitProbe("/readyz", "ready", is(http.StatusOK))
+}
