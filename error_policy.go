@@ -31,7 +31,10 @@ import (
 //
 // Messages of one partition stay in order under every policy: a message is
 // retried before the next one is processed, and a message given up is
-// skipped or dead-lettered in its place.
+// skipped or dead-lettered in its place. A message that fails while its
+// partition stops (a rebalance, a shutdown; its Context's Context() has
+// ended, which may be why it failed) is neither retried, skipped nor
+// dead-lettered: it stays uncommitted for the partition's next owner.
 type ErrorPolicy struct {
 	// retries are the retry stages in order; then is what follows them.
 	retries []retryStage
@@ -93,8 +96,10 @@ func DeadLetterOnError() ErrorPolicy { return ErrorPolicy{then: actionDeadLetter
 // DeadLetterHeaderTime, DeadLetterHeaderGroup and DeadLetterHeaderAttempts,
 // which say why, and counts it (InputStats.DeadLettered and the metric
 // goka_processor_messages_dead_lettered_total). NewProcessor creates the
-// topic with the topic manager when it is missing, with the inputs'
-// partition count; an existing one is used as it is.
+// topic with the topic manager when it is missing, as a stream with the
+// inputs' partition count (with TopicManagerConfig.NoCreate it must exist);
+// an existing one is used as it is. NewProcessor refuses a dead-letter
+// topic the group reads (an input, the loop, a table).
 //
 // The message's offset is committed only once Kafka acknowledged its dead
 // letter; the messages after it are processed meanwhile, and their offsets

@@ -553,3 +553,31 @@ func TestErrorPolicyDropsLateWritesOfAFailedAttempt(t *testing.T) {
 	assert.Equal(t, []string{"1", "2", "3"}, values)
 	require.NoError(t, r.stop(t))
 }
+
+// TestErrorPolicyFailureAtStopLeavesMessage: a callback that fails because
+// the partition stops (its Context ended) is not skipped: the message stays
+// uncommitted for the next owner, which may well succeed.
+func TestErrorPolicyFailureAtStopLeavesMessage(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("in", 1)
+	for _, v := range []string{"1", "slow", "2"} {
+		env.emitSync("in", new(codec.String), "k", v)
+	}
+	blocked := make(chan struct{})
+	gg := DefineGroup("stopping", Input("in", new(codec.String), func(ctx Context, msg interface{}) {
+		if msg.(string) == "slow" {
+			close(blocked)
+			<-ctx.Context().Done()
+			ctx.Fail(ctx.Context().Err())
+		}
+	}))
+	reg := prometheus.NewRegistry()
+	proc := env.processor(gg, storage.MemoryBuilder(), WithMetrics(reg), WithErrorPolicy(SkipOnError()))
+	r := env.start(proc)
+	receive(t, blocked)
+	require.NoError(t, r.stop(t))
+	assert.Equal(t, int64(1), env.committed("stopping", "in", 0))
+	skipped, _ := sampleSum(t, reg, "goka_processor_messages_skipped_total", map[string]string{"topic": "in"})
+	assert.Zero(t, skipped)
+}

@@ -94,10 +94,16 @@ func (p *Partition) sleep(d time.Duration) bool {
 // skips the message, or writes its dead letter, and returns nil.
 func (p *Partition) giveUp(m *Message, policy *ErrorPolicy, err error) error {
 	attempts := policy.Retries + 1
-	if policy.Then != ActionStop && p.abandoned.Load() {
-		// The partition's stop gave up on this callback: the next owner
-		// processes the message again, so it is neither skipped nor
-		// dead-lettered here.
+	if policy.Then != ActionStop && p.ctx.Err() != nil {
+		// The partition stops (and the stop may have given up on this
+		// callback already): the failure may be the stop's own doing, a
+		// callback whose Context ended. The message stays uncommitted and
+		// its next owner processes it again, rather than skip or
+		// dead-letter a message that did nothing wrong.
+		p.log.Printf("message (topic=%s, partition=%d, offset=%d, key=%q) failed while the partition stops, left uncommitted: %v",
+			m.topic, p.partition, m.offset, m.key, err)
+		m.settled.Store(true)
+		p.inflight.done()
 		return nil
 	}
 	if policy.Then != ActionStop {
