@@ -140,7 +140,7 @@ func RetryOnError(attempts int, backoff time.Duration, then ErrorPolicy) ErrorPo
 	return p
 }
 
-// String describes the policy, as the processor's log shows it.
+// String describes the policy, for logs and error messages.
 func (p ErrorPolicy) String() string {
 	var s string
 	for i, r := range p.retries {
@@ -241,7 +241,7 @@ func (p ErrorPolicy) compile(group Group) engine.ErrorPolicy {
 // doubled is backoff doubled n times, capped at maxRetryBackoff unless
 // backoff is longer already.
 func doubled(backoff time.Duration, n int) time.Duration {
-	if backoff >= maxRetryBackoff {
+	if backoff <= 0 || backoff >= maxRetryBackoff {
 		return backoff
 	}
 	for ; n > 0 && backoff < maxRetryBackoff; n-- {
