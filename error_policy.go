@@ -104,7 +104,11 @@ func DeadLetterOnError() ErrorPolicy { return ErrorPolicy{then: actionDeadLetter
 // The message's offset is committed only once Kafka acknowledged its dead
 // letter; the messages after it are processed meanwhile, and their offsets
 // are committed once it is. A refused dead letter stops the partition with
-// the message uncommitted, as a refused emit does.
+// the message uncommitted, as a refused emit does. Without exactly-once
+// processing a crash between the dead letter's write and the commit writes
+// it again on the next run; under exactly-once (not built yet) the dead
+// letter is to join the partition's transaction, with the offset commit
+// that passes the message (see engine.Partition.deadLetter).
 //
 // A dead letter is fed back by producing its key, value and headers to the
 // topic in its DeadLetterHeaderTopic header once the cause is fixed (see
