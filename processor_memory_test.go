@@ -189,7 +189,7 @@ func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gate := newRestoreGate(t, perPartition-1)
-			opts := append([]ProcessorOption{WithRestoreConcurrency(limit)}, tc.opts...)
+			opts := append([]ProcessorOption{WithRestoreConcurrency(limit), withEveryRestoreLimited()}, tc.opts...)
 			proc := env.processor(gg, gate.builder(storage.MemoryBuilder()), opts...)
 			r := env.start(proc)
 			gate.letThrough(t, partitions, limit)
@@ -208,7 +208,7 @@ func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 		defer func() { require.NoError(t, other.stop(t)) }()
 		gate := newRestoreGate(t, perPartition-1)
 		var assigned atomic.Int32
-		proc := env.processor(gg, gate.builder(storage.MemoryBuilder()), WithRestoreConcurrency(limit), WithHotStandby(),
+		proc := env.processor(gg, gate.builder(storage.MemoryBuilder()), WithRestoreConcurrency(limit), withEveryRestoreLimited(), WithHotStandby(),
 			WithRebalanceCallback(func(a Assignment) { assigned.Store(int32(len(a))) }))
 		r := env.start(proc)
 		gate.letThrough(t, partitions, limit)
@@ -222,7 +222,7 @@ func TestRestoreConcurrencyBoundsTheRestores(t *testing.T) {
 	t.Run("view", func(t *testing.T) {
 		gate := newRestoreGate(t, perPartition-1)
 		v, err := NewView(env.brokers, GroupTable(group), new(codec.Int64),
-			env.viewOptions(gate.builder(storage.MemoryBuilder()), WithViewRestoreConcurrency(limit))...)
+			env.viewOptions(gate.builder(storage.MemoryBuilder()), WithViewRestoreConcurrency(limit), withEveryViewRestoreLimited())...)
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -344,4 +344,15 @@ func TestMemoryOptionsAreChecked(t *testing.T) {
 	assert.Equal(t, int64(64<<20), o.memory.rowCacheBytes)
 	assert.Equal(t, defaultRestoreConcurrency(), o.memory.restoreConcurrency)
 	assert.Equal(t, time.Minute, o.memory.deferredCommitWarning)
+}
+
+// withEveryRestoreLimited makes the small restores of these tests take a
+// slot too, as big ones do.
+func withEveryRestoreLimited() ProcessorOption {
+	return func(o *poptions, gg *GroupGraph) { o.memory.smallRestore = -1 }
+}
+
+// withEveryViewRestoreLimited is withEveryRestoreLimited for a view.
+func withEveryViewRestoreLimited() ViewOption {
+	return func(o *voptions, table Table, codec Codec) { o.smallRestore = -1 }
 }

@@ -22,7 +22,16 @@ type memoryOptions struct {
 	rowCacheBytes         int64
 	restoreConcurrency    int
 	deferredCommitWarning time.Duration
+	// smallRestore: restores of fewer records take no restore slot; zero
+	// takes defaultSmallRestore, negative exempts none (for tests of the
+	// limit on small tables).
+	smallRestore int64
 }
+
+// defaultSmallRestore is the size, in records, below which a restore runs
+// beside the limit: two batches' worth, no more memory than a restore
+// holds, and its time is latency, not work (see table.RestoreLimit).
+const defaultSmallRestore = 2 * table.DefaultMaxBatchRecords
 
 // restoresPerCore is how many restores run at once per core the Go
 // scheduler uses, by default. A restore spends most of its time waiting for
@@ -66,9 +75,11 @@ func WithRowCacheBytes(n int64) ProcessorOption {
 // The others wait for their turn. A restore holds a batch of up to 4 MiB
 // being filled, one being written and the consumer's fetch buffers while it
 // runs, so a processor that restored 64 partitions of three tables at once
-// held some 200 of each. Default: four per core (4 * GOMAXPROCS): a restore
-// mostly waits for the broker, and four per core restore as fast as all at
-// once; zero takes the default.
+// held some 200 of each. A restore of fewer than 8192 records runs without
+// waiting: it holds little, and queueing restores whose time is latency
+// made 192 small ones take ten times as long. Default: four per core
+// (4 * GOMAXPROCS): a restore mostly waits for the broker, and four per core
+// restore as fast as all at once; zero takes the default.
 func WithRestoreConcurrency(n int) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.memory.restoreConcurrency = n }
 }
@@ -113,14 +124,17 @@ type memoryBounds struct {
 }
 
 func newMemoryBounds(m memoryOptions) memoryBounds {
-	return memoryBounds{rows: tablecache.NewBudget(m.rowCacheBytes), restores: newRestoreLimit(m.restoreConcurrency)}
+	return memoryBounds{rows: tablecache.NewBudget(m.rowCacheBytes), restores: newRestoreLimit(m.restoreConcurrency, m.smallRestore)}
 }
 
-// newRestoreLimit returns a limit of n restores at once, zero taking the
-// default.
-func newRestoreLimit(n int) *table.RestoreLimit {
+// newRestoreLimit returns a limit of n restores at once, which restores of
+// fewer than small records pass; zeros take the defaults.
+func newRestoreLimit(n int, small int64) *table.RestoreLimit {
 	if n == 0 {
 		n = defaultRestoreConcurrency()
 	}
-	return table.NewRestoreLimit(n)
+	if small == 0 {
+		small = defaultSmallRestore
+	}
+	return table.NewRestoreLimit(n).ExemptBelow(small)
 }

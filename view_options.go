@@ -30,7 +30,9 @@ type voptions struct {
 	// default); restoreLimit is the limit built from it, or the one of the
 	// processor whose lookup the view is.
 	restoreConcurrency int
-	restoreLimit       *table.RestoreLimit
+	// smallRestore is memoryOptions.smallRestore, for the view's own limit.
+	smallRestore int64
+	restoreLimit *table.RestoreLimit
 
 	builders struct {
 		storage        storage.Builder
@@ -148,9 +150,9 @@ func WithViewTester(t Tester) ViewOption {
 // WithViewRestoreConcurrency bounds how many partitions of the table the
 // view restores from Kafka at once; the others wait for their turn. A
 // restore holds a batch of up to 4 MiB and the consumer's fetch buffers
-// while it runs. Default: four per core (4 * GOMAXPROCS), which restores as
-// fast as all at once, since a restore mostly waits for the broker; zero
-// takes the default. A processor's lookup tables share the processor's
+// while it runs; one of fewer than 8192 records runs without waiting.
+// Default: four per core (4 * GOMAXPROCS), which restores as fast as all at
+// once, since a restore mostly waits for the broker; zero takes the default. A processor's lookup tables share the processor's
 // bound (WithRestoreConcurrency).
 func WithViewRestoreConcurrency(n int) ViewOption {
 	return func(o *voptions, table Table, codec Codec) { o.restoreConcurrency = n }
@@ -195,7 +197,7 @@ func (o *voptions) applyOptions(table Table, codec Codec, opts ...ViewOption) er
 		return fmt.Errorf("view %s: negative restore concurrency %d (WithViewRestoreConcurrency)", table, o.restoreConcurrency)
 	}
 	if o.restoreLimit == nil {
-		o.restoreLimit = newRestoreLimit(o.restoreConcurrency)
+		o.restoreLimit = newRestoreLimit(o.restoreConcurrency, o.smallRestore)
 	}
 	return nil
 }

@@ -334,8 +334,8 @@ func (p *Partition) fail() {
 
 // Recover restores the store up to the high-water mark taken when it
 // starts: Connecting, Recovering, Preparing, then Running, where it
-// returns. With a Config.RestoreLimit it first waits for a slot, in the
-// state it was in. It stops its consumer before returning and leaves nothing
+// returns. With a Config.RestoreLimit it waits for a slot once it knows how
+// much it reads, Connecting. It stops its consumer before returning and leaves nothing
 // running but the consumer's close, which waits for sarama's fetch in
 // flight and which the next consumer and Close wait for; unless
 // Config.KeepConsumer is set: then its consumer stays for the Follow that
@@ -347,14 +347,6 @@ func (p *Partition) fail() {
 // After an error the state is Connecting and the store keeps every batch
 // written so far.
 func (p *Partition) Recover(ctx context.Context) (rerr error) {
-	release, err := p.cfg.RestoreLimit.acquire(ctx, p.done)
-	if err != nil {
-		return p.stopError(ctx, "recover", err)
-	}
-	// Given back once the records are applied, or when Recover returns
-	// early: closing the consumer only waits for its last fetch.
-	release = sync.OnceFunc(release)
-	defer release()
 	st, leave, err := p.begin(ctx)
 	if err != nil {
 		return err
@@ -374,6 +366,17 @@ func (p *Partition) Recover(ctx context.Context) (rerr error) {
 	p.stats.recovery = RecoveryStats{StartTime: p.cfg.Now(), Offset: pos.start - 1, Hwm: pos.hwm}
 	p.stats.input.LastOffset, p.stats.hwm = pos.start-1, pos.hwm
 	p.statsMu.Unlock()
+
+	release := func() {}
+	if !p.cfg.RestoreLimit.exempt(pos.hwm - pos.start) {
+		if release, err = p.cfg.RestoreLimit.acquire(ctx, p.done); err != nil {
+			return p.stopError(ctx, "recover", err)
+		}
+	}
+	// Given back once the records are applied, or when Recover returns
+	// early: closing the consumer only waits for its last fetch.
+	release = sync.OnceFunc(release)
+	defer release()
 
 	if pos.start < pos.hwm {
 		err := p.consume(ctx, st, pos.start, pos.hwm, pos.hwm, func() { p.sig.SetState(Recovering) }, release)

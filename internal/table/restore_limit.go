@@ -17,10 +17,17 @@ import (
 // not limited: it holds a small batch and runs for as long as the partition
 // stays.
 //
+// A restore with fewer records to read than ExemptBelow's bound takes no
+// slot: it holds no more than its few records, and its time goes to
+// latencies (the consumer's start, a fetch round trip), which a queue would
+// add up: a processor with 64 partitions of three small tables was ready
+// after 9.7 s with 8 restores at once, where all at once took 0.9 s.
+//
 // A nil *RestoreLimit limits nothing.
 type RestoreLimit struct {
 	slots   chan struct{}
 	waiting atomic.Int64
+	small   int64 // restores of fewer records take no slot
 }
 
 // NewRestoreLimit returns a limit of n restores at once; nil, no limit, when
@@ -30,6 +37,20 @@ func NewRestoreLimit(n int) *RestoreLimit {
 		return nil
 	}
 	return &RestoreLimit{slots: make(chan struct{}, n)}
+}
+
+// ExemptBelow lets restores of fewer than records records run without a
+// slot, and returns l.
+func (l *RestoreLimit) ExemptBelow(records int64) *RestoreLimit {
+	if l != nil {
+		l.small = records
+	}
+	return l
+}
+
+// exempt reports whether a restore of records records runs without a slot.
+func (l *RestoreLimit) exempt(records int64) bool {
+	return l == nil || records < l.small
 }
 
 // Limit returns the number of restores allowed at once; zero: no limit.

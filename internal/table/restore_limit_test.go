@@ -196,3 +196,27 @@ func TestRestoreGivesItsSlotBackBeforeItsConsumerCloses(t *testing.T) {
 	letClose()
 	assert.Equal(t, want, contents(t, slow.Storage()))
 }
+
+// A restore of fewer records than the limit's exemption runs while every
+// slot is taken; one of as many waits.
+func TestSmallRestoresTakeNoSlot(t *testing.T) {
+	rl := NewRestoreLimit(1).ExemptBelow(10)
+	release, err := rl.acquire(context.Background(), nil)
+	require.NoError(t, err)
+
+	smallLog := newFakeLog(testTopic, testPartition)
+	want := fillLog(smallLog, 9)
+	small := newPartition(t, smallLog, storage.NewMemory(), func(c *Config) { c.RestoreLimit = rl })
+	require.NoError(t, result(t, runAsync(func() error { return small.Recover(context.Background()) })),
+		"a restore of 9 records runs beside a taken slot")
+	assert.Equal(t, want, contents(t, small.Storage()))
+
+	bigLog := newFakeLog(testTopic, testPartition)
+	want = fillLog(bigLog, 10)
+	big := newPartition(t, bigLog, storage.NewMemory(), func(c *Config) { c.RestoreLimit = rl })
+	done := runAsync(func() error { return big.Recover(context.Background()) })
+	require.Eventually(t, func() bool { return rl.Waiting() == 1 }, waitTimeout, limitPoll, "a restore of 10 records waits for the slot")
+	release()
+	require.NoError(t, result(t, done))
+	assert.Equal(t, want, contents(t, big.Storage()))
+}
