@@ -53,6 +53,12 @@ type Processor struct {
 	errMu sync.Mutex
 	errs  []error
 	err   error
+	// attempt numbers the runs of Run's current attempt (more than one with
+	// WithRestartOnError, see processor_restart.go) and abort ends it.
+	attempt uint64
+	abort   context.CancelFunc
+	// restarts counts the restarts of WithRestartOnError.
+	restarts atomic.Int64
 
 	// Built by Run, used by the partitions.
 	producer Producer
@@ -101,7 +107,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		log:      opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())).With("group", string(gg.Group())),
 		metrics:  m,
 		lookups:  compiled.lookups,
-		state:    NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
+		state:    NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped, ProcStateRestarting),
 		done:     make(chan struct{}),
 		bounds:   newMemoryBounds(opts.memory),
 	}
@@ -119,6 +125,9 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 			WithViewConsumerSaramaBuilder(opts.builders.consumerSarama),
 			WithViewMetrics(opts.metrics),
 			withViewRestoreLimit(p.bounds.restores),
+			// A view cannot run twice: with restarts, a lookup rides
+			// through outages by itself rather than end the processor.
+			withViewAutoReconnectIf(opts.restart != nil),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("processor %q: building the view of lookup table %s: %w", gg.Group(), e.Topic(), err)
@@ -270,7 +279,9 @@ func tableUpdate(cb UpdateCallback) table.Update {
 // returns only after every goroutine it started has ended, the producer is
 // flushed, offsets are committed and stores are closed, a callback that ran
 // past WithPartitionStopTimeout included. A cancelled ctx gives nil; a
-// failed message gives a *MessageError.
+// failed message gives a *MessageError. With WithRestartOnError it restarts
+// after a failure and returns only on cancel, a permanent error or when the
+// restart policy gives up.
 func (p *Processor) Run(ctx context.Context) (rerr error) {
 	if !p.started.CompareAndSwap(false, true) {
 		return ErrProcessorAlreadyRun
@@ -297,11 +308,9 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 		p.state.SetState(ProcStateStopped)
 		close(p.done)
 	}()
-	p.state.SetState(ProcStateStarting)
 
-	if err := p.connect(); err != nil {
-		return err
-	}
+	// The clients and the stores serve every attempt: they are closed
+	// when Run returns, the stores first.
 	defer func() { rerr = errors.Join(rerr, p.disconnect()) }()
 	p.stores = stores.New(func(topic string, partition int32) *table.Partition {
 		return p.newTablePartition(topic, partition, p.opts.updateCallback)
@@ -314,8 +323,6 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, fmt.Errorf("processor %q: closing the local tables: %w", p.graph.Group(), err))
 		}
 	}()
-	group := engine.NewGroup(p.engineConfig(), p.state)
-	p.group.Store(group)
 
 	var lookups sync.WaitGroup
 	defer lookups.Wait()
@@ -325,10 +332,40 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 		go func() {
 			defer lookups.Done()
 			if err := v.Run(ctx); err != nil {
-				p.fail(fmt.Errorf("running the view of lookup table %s: %w", topic, err))
+				// A view runs once: no restart brings it back.
+				p.fail(Permanent(fmt.Errorf("running the view of lookup table %s: %w", topic, err)))
 			}
 		}()
 	}
+	if p.opts.restart != nil {
+		return p.supervise(ctx)
+	}
+	return p.runAttempt(ctx)
+}
+
+// runAttempt runs the processor once: it builds the clients if they are not
+// yet, waits for the lookups, recovers ahead, and consumes until ctx is
+// cancelled or a failure (reported to fail) ends the attempt.
+func (p *Processor) runAttempt(ctx context.Context) error {
+	ctx, abort := context.WithCancel(ctx)
+	defer abort()
+	p.errMu.Lock()
+	p.attempt++
+	attempt := p.attempt
+	p.abort = abort
+	p.errMu.Unlock()
+	p.state.SetState(ProcStateStarting)
+
+	if p.producer == nil {
+		if err := p.connect(); err != nil {
+			return err
+		}
+	}
+	cfg := p.engineConfig()
+	cfg.OnFail = func(err error) { p.failAttempt(attempt, err) }
+	group := engine.NewGroup(cfg, p.state)
+	p.group.Store(group)
+
 	if p.waitForLookups(ctx); ctx.Err() != nil {
 		return nil
 	}
@@ -347,25 +384,33 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 
 // connect builds the clients the partitions share.
 func (p *Processor) connect() error {
-	var err error
-	if p.consumer, err = p.opts.builders.consumerSarama(p.brokers, p.opts.clientID); err != nil {
+	// Set only once all are built: the producer tells an attempt after a
+	// failed connect that they are not.
+	consumer, err := p.opts.builders.consumerSarama(p.brokers, p.opts.clientID)
+	if err != nil {
 		return fmt.Errorf("processor %q: building the table consumer: %w", p.graph.Group(), err)
 	}
-	if p.tmgr, err = p.opts.builders.topicmgr(p.brokers); err != nil {
-		p.consumer.Close()
+	tmgr, err := p.opts.builders.topicmgr(p.brokers)
+	if err != nil {
+		consumer.Close()
 		return fmt.Errorf("processor %q: building the topic manager: %w", p.graph.Group(), err)
 	}
-	if p.producer, err = p.opts.builders.producer(p.brokers, p.opts.clientID, guardHasher(p.opts.hasher)); err != nil {
-		p.consumer.Close()
-		p.tmgr.Close()
+	producer, err := p.opts.builders.producer(p.brokers, p.opts.clientID, guardHasher(p.opts.hasher))
+	if err != nil {
+		consumer.Close()
+		tmgr.Close()
 		return fmt.Errorf("processor %q: building the producer: %w", p.graph.Group(), err)
 	}
+	p.consumer, p.tmgr, p.producer = consumer, tmgr, producer
 	return nil
 }
 
 // disconnect closes the shared clients; the producer last but one, after
 // every partition stopped, so pending writes are flushed.
 func (p *Processor) disconnect() error {
+	if p.producer == nil {
+		return nil // never connected
+	}
 	var errs []error
 	if err := p.producer.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the producer: %w", err))
@@ -415,14 +460,22 @@ func (p *Processor) consume(ctx context.Context, group *engine.Group) error {
 	return consumeErr
 }
 
-// fail records a fatal error and stops Run.
+// fail records a fatal error and ends Run's attempt: Run returns it, or,
+// with WithRestartOnError, restarts.
 func (p *Processor) fail(err error) {
 	p.errMu.Lock()
 	defer p.errMu.Unlock()
+	p.failLocked(err)
+}
+
+func (p *Processor) failLocked(err error) {
 	if len(p.errs) == 0 {
 		p.errs = append(p.errs, err)
 	}
-	if p.cancel != nil {
+	switch {
+	case p.abort != nil && !IsPermanent(err):
+		p.abort()
+	case p.cancel != nil:
 		p.cancel()
 	}
 }
@@ -509,6 +562,9 @@ func (p *Processor) WaitForReady() error { return p.WaitForReadyContext(context.
 
 // WaitForReadyContext is WaitForReady that gives up when ctx is done.
 func (p *Processor) WaitForReadyContext(ctx context.Context) error {
+	if err := p.waitRestarted(ctx); err != nil {
+		return err
+	}
 	for _, st := range []State{ProcStateStarting, ProcStateRunning} {
 		select {
 		case <-p.state.WaitForStateMin(st):
