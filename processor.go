@@ -53,8 +53,9 @@ type Processor struct {
 	errMu sync.Mutex
 	errs  []error
 	err   error
-	// attempt numbers the runs of Run's current attempt (more than one with
-	// WithRestartOnError, see processor_restart.go) and abort ends it.
+	// attempt numbers Run's current attempt to run the processor (there
+	// are more with WithRestartOnError, see processor_self_healing.go), and
+	// abort ends it.
 	attempt uint64
 	abort   context.CancelFunc
 	// restarts counts the restarts of WithRestartOnError.
@@ -350,7 +351,6 @@ func (p *Processor) runAttempt(ctx context.Context) error {
 	ctx, abort := context.WithCancel(ctx)
 	defer abort()
 	p.errMu.Lock()
-	p.attempt++
 	attempt := p.attempt
 	p.abort = abort
 	p.errMu.Unlock()

@@ -215,10 +215,12 @@ func (p *Processor) supervise(ctx context.Context) error {
 
 // takeAttemptErr returns the failure of an attempt that ended with err: the
 // first failure recorded by fail, joined with err when that is another, as
-// Run reports them, and forgets the recorded one for the next attempt.
+// Run reports them, and forgets the recorded one for the next attempt. From
+// now on, failures of the attempt's partitions are late (see failAttempt).
 func (p *Processor) takeAttemptErr(err error) error {
 	p.errMu.Lock()
 	defer p.errMu.Unlock()
+	p.attempt++
 	errs := p.errs
 	p.errs = nil
 	if err != nil {

@@ -366,3 +366,106 @@ func TestProcessorHealsAfterABrokerOutage(t *testing.T) {
 	assert.Equal(t, read, after, "the kept stores read no table record")
 	require.NoError(t, r.stop(t))
 }
+
+// TestProcessorRestartRebuildsOnlyTheDirtyStore: one partition fails while
+// the other's callback runs past the stop deadline. The restart keeps the
+// failed partition's clean store (it reads no table record) and rebuilds
+// the store the late callback left dirty from the topic, once the callback
+// returned; the counts are exact, as neither the failed attempt nor the late
+// callback left a write behind. The late callback fails too: that belongs
+// to the run that ended, and does not restart the new one.
+func TestProcessorRestartRebuildsOnlyTheDirtyStore(t *testing.T) {
+	errLate := errors.New("late")
+	t.Parallel()
+	env := newProcEnv(t)
+	const partitions, perKey = 2, 3
+	env.createTopic("clicks", partitions)
+	var failKey, slowKey string
+	for k := 0; failKey == "" || slowKey == ""; k++ {
+		switch partitionOf(t, keyOf(k), partitions) {
+		case 0:
+			failKey = keyOf(k)
+		case 1:
+			slowKey = keyOf(k)
+		}
+	}
+	entered, release := make(chan struct{}), make(chan struct{})
+	var failed, slowed sync.Once
+	gg := DefineGroup("counter", Input("clicks", new(codec.String), func(ctx Context, msg interface{}) {
+		switch msg.(string) {
+		case "slow":
+			late := false
+			slowed.Do(func() {
+				close(entered)
+				<-release
+				late = true
+			})
+			if late {
+				// Too late: the restart is under way.
+				ctx.Fail(errLate)
+			}
+		case "fail":
+			failed.Do(func() { ctx.Fail(errBoom) })
+		}
+		counter(ctx, msg)
+	}), Persist(new(codec.Int64)))
+	log := &lineLogger{testLogger: testLogger{t}}
+	reg := prometheus.NewRegistry()
+	proc := env.processor(gg, storage.MemoryBuilder(), fastRestarts(0), WithLogger(log), WithMetrics(reg),
+		WithPartitionStopTimeout(200*time.Millisecond))
+	r := env.start(proc)
+	em := env.emitter("clicks", new(codec.String))
+	defer func() { require.NoError(t, em.Finish()) }()
+	for i := 0; i < perKey; i++ {
+		require.NoError(t, em.EmitSync(failKey, "click"))
+		require.NoError(t, em.EmitSync(slowKey, "click"))
+	}
+	eventually(t, "the first messages counted", func() bool {
+		return hasCounts(proc, map[string]int64{failKey: perKey, slowKey: perKey})
+	})
+
+	restarting := proc.StateReader().WaitForState(ProcStateRestarting)
+	require.NoError(t, em.EmitSync(slowKey, "slow"))
+	<-entered
+	require.NoError(t, em.EmitSync(failKey, "fail"))
+	select {
+	case <-restarting:
+	case err := <-r.done:
+		t.Fatalf("Run returned: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no restart")
+	}
+	close(release)
+
+	eventually(t, "every message counted once", func() bool {
+		return hasCounts(proc, map[string]int64{failKey: perKey + 1, slowKey: perKey + 1})
+	})
+	stats := proc.Stats().Group
+	assert.Zero(t, stats[0].TableStats.Input.Count, "the failed partition's clean store is kept")
+	assert.Equal(t, uint(perKey), stats[1].TableStats.Input.Count, "the dirty store is rebuilt from the topic")
+	assert.NotEmpty(t, log.matching("did not stop within"), "the late callback is logged")
+	assert.Len(t, log.matching("dropping a late error", errLate.Error()), 1)
+	assert.Equal(t, 1.0, restartsMetric(t, reg, "counter"), "the late failure restarted nothing")
+	require.NoError(t, proc.WaitForReady(), "nor is it reported")
+	require.NoError(t, r.stop(t))
+}
+
+// TestProcessorHealsWhenStartedDuringAnOutage: a processor whose Run starts
+// while no broker is reachable cannot build its clients; it restarts until
+// the broker is back and then counts.
+func TestProcessorHealsWhenStartedDuringAnOutage(t *testing.T) {
+	t.Parallel()
+	env, px := newProxiedProcEnv(t)
+	const keys = 10
+	env.createTopic("clicks", 2)
+	env.emitCounts("clicks", keys, 2, "click")
+	reg := prometheus.NewRegistry()
+	proc := env.processor(countingGraph(), storage.MemoryBuilder(), fastRestarts(-1), WithMetrics(reg))
+
+	px.Cut()
+	r := env.start(proc)
+	eventually(t, "a restart during the outage", func() bool { return restartsMetric(t, reg, "counter") >= 1 })
+	px.Restore()
+	eventually(t, "every key counted", func() bool { return hasCounts(proc, uniformCounts(keys, 2)) })
+	require.NoError(t, r.stop(t))
+}
