@@ -468,6 +468,9 @@ func (p *Processor) fail(err error) {
 	p.failLocked(err)
 }
 
+// failLocked is fail with errMu held. A permanent error ends Run, not only
+// the attempt: it may come between two attempts (a lookup's view), where no
+// attempt would notice it.
 func (p *Processor) failLocked(err error) {
 	if len(p.errs) == 0 {
 		p.errs = append(p.errs, err)

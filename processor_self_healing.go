@@ -117,8 +117,11 @@ func Permanent(err error) error {
 // instead of restarting it:
 //
 //   - an error marked with Permanent;
-//   - context.Canceled and context.DeadlineExceeded (a callback that fails
-//     with the end of a context of its own);
+//   - context.Canceled and context.DeadlineExceeded outside a
+//     *MessageError: a context of the caller's ended (Run's own ends Run
+//     anyway). In a message's error they are transient: a callback whose
+//     call to another service timed out, or whose Context ended with its
+//     partition's stop, processes the message again after the restart;
 //   - a misconfiguration a restart finds again: ErrTableNotCompacted,
 //     ErrForeignPartitioner (the inputs' producers use another
 //     partitioner), topics that are not co-partitioned, an invalid static
@@ -140,6 +143,9 @@ func IsPermanent(err error) bool {
 	if errors.As(err, new(permanentError)) || errors.As(err, new(sarama.ConfigurationError)) {
 		return true
 	}
+	if !errors.As(err, new(*MessageError)) && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return true
+	}
 	for _, target := range permanentErrors {
 		if errors.Is(err, target) {
 			return true
@@ -150,8 +156,6 @@ func IsPermanent(err error) bool {
 
 // permanentErrors are the errors IsPermanent finds in a chain.
 var permanentErrors = []error{
-	context.Canceled,
-	context.DeadlineExceeded,
 	ErrTableNotCompacted,
 	ErrForeignPartitioner,
 	errGroupInstanceID,
