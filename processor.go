@@ -58,8 +58,6 @@ type Processor struct {
 	// abort ends it.
 	attempt uint64
 	abort   context.CancelFunc
-	// restarts counts the restarts of WithRestartOnError.
-	restarts atomic.Int64
 
 	// Built by Run, used by the partitions.
 	producer Producer

@@ -15,7 +15,7 @@ import (
 type RestartPolicy struct {
 	// Backoff spaces the restarts: the wait before each is its next
 	// Duration. An attempt that ran for WithBackoffResetTimeout (one minute
-	// by default) resets it. Default: NewSimpleBackoff(5 s, 1 min), so the
+	// by default) resets it. Give each processor a Backoff of its own. Default: NewSimpleBackoff(5 s, 1 min), so the
 	// first restart is immediate, the next ones wait 5 s, 10 s, ... up to
 	// a minute.
 	Backoff Backoff
@@ -79,6 +79,9 @@ var ErrTooManyRestarts = errors.New("too many restarts")
 // what a failure may have broken.
 func WithRestartOnError(policy RestartPolicy) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) {
+		// A copy per processor: the option may build several, each
+		// with a default backoff of its own.
+		policy := policy
 		if policy.Backoff == nil {
 			policy.Backoff = NewSimpleBackoff(defaultRestartStep, defaultRestartMax)
 		}
@@ -178,6 +181,7 @@ var permanentErrors = []error{
 func (p *Processor) supervise(ctx context.Context) error {
 	policy := p.opts.restart
 	var restarts []time.Time // within the window, oldest first
+	total := 0
 	for {
 		began := time.Now()
 		err := p.takeAttemptErr(p.runAttempt(ctx))
@@ -207,10 +211,10 @@ func (p *Processor) supervise(ctx context.Context) error {
 		}
 		wait := policy.Backoff.Duration()
 		restarts = append(restarts, now)
-		p.restarts.Add(1)
+		total++
 		p.metrics.Restarted()
 		p.state.SetState(ProcStateRestarting)
-		p.log.Printf("restarting in %s (restart %d, %d within %s) after: %v", wait, p.restarts.Load(), len(restarts), policy.Window, err)
+		p.log.Printf("restarting in %s (restart %d, %d within %s) after: %v", wait, total, len(restarts), policy.Window, err)
 		if !sleepCtx(ctx, wait) {
 			return nil
 		}

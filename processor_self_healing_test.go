@@ -472,3 +472,37 @@ func TestProcessorHealsWhenStartedDuringAnOutage(t *testing.T) {
 	eventually(t, "every key counted", func() bool { return hasCounts(proc, uniformCounts(keys, 2)) })
 	require.NoError(t, r.stop(t))
 }
+
+// TestProcessorRestartWindowSlides: restarts older than the window do not
+// count against MaxRestarts, so failures spaced wider than the window never
+// give up.
+func TestProcessorRestartWindowSlides(t *testing.T) {
+	t.Parallel()
+	s := newPoisonScenario(t, "heal-window", failByFail, -1,
+		WithRestartOnError(RestartPolicy{Backoff: constantBackoff(100 * time.Millisecond), MaxRestarts: 1, Window: 50 * time.Millisecond}))
+	r := s.env.start(s.proc)
+	eventually(t, "three restarts", func() bool { return restartsMetric(t, s.reg, "heal-window") >= 3 })
+	select {
+	case err := <-r.done:
+		t.Fatalf("Run returned: %v", err)
+	default:
+	}
+	require.NoError(t, r.stop(t))
+}
+
+// TestWithRestartOnErrorDefaults: the zero policy gets the defaults, and
+// each processor built with one option value its own backoff.
+func TestWithRestartOnErrorDefaults(t *testing.T) {
+	t.Parallel()
+	opt := WithRestartOnError(RestartPolicy{})
+	var a, b poptions
+	opt(&a, nil)
+	opt(&b, nil)
+	require.NotNil(t, a.restart)
+	assert.Equal(t, defaultMaxRestarts, a.restart.MaxRestarts)
+	assert.Equal(t, defaultWindow, a.restart.Window)
+	assert.NotSame(t, a.restart.Backoff, b.restart.Backoff, "a backoff per processor")
+	assert.Zero(t, a.restart.Backoff.Duration(), "the first restart is immediate")
+	assert.Equal(t, defaultRestartStep, a.restart.Backoff.Duration())
+	assert.Zero(t, b.restart.Backoff.Duration(), "the other backoff has not moved")
+}
