@@ -60,12 +60,16 @@ var ErrTooManyRestarts = errors.New("too many restarts")
 // What a restart keeps: the processor itself (Get, Stats, VisitAll and the
 // state keep working on the same handle; Get fails for the partitions of a
 // restarting processor), its clients, the lookup views (which reconnect by
-// themselves, see WithViewAutoReconnect), and its local tables: a partition
-// whose store was stopped cleanly restores only what was written since,
-// nothing when nothing was; a store the failure left marked dirty (writes
-// Kafka did not acknowledge, a callback that outlived the stop deadline) is
-// rebuilt from the topic, as at any start. What it renews: the consumer
-// group and the partitions.
+// themselves, see WithViewAutoReconnect: each attempt waits for them, so
+// during an outage a processor with lookups waits in ProcStateStarting for
+// them to be back rather than restart again), and its local tables: a
+// partition whose store was stopped cleanly restores only what was written
+// since, nothing when nothing was; a store the failure left marked dirty
+// (writes Kafka did not acknowledge, a callback that outlived the stop
+// deadline) is rebuilt from the topic, as at any start. What it renews: the
+// consumer group and the partitions. As after any restart, a message whose
+// writes Kafka acknowledged but whose offset the failure kept from being
+// committed is processed again (at least once).
 //
 // Each restart is reported in the log with its cause, by the metric
 // goka_processor_restarts_total (see WithMetrics), and by the processor's
