@@ -104,6 +104,7 @@ func TestProcessorRestartsAfterATransientCallbackFailure(t *testing.T) {
 	}
 	select {
 	case err := <-r.done:
+		r.done <- err // for the harness's cleanup
 		t.Fatalf("Run returned: %v", err)
 	default:
 	}
@@ -197,6 +198,7 @@ func TestProcessorStopsWhileRestarting(t *testing.T) {
 	select {
 	case <-restarting:
 	case err := <-r.done:
+		r.done <- err // for the harness's cleanup
 		t.Fatalf("Run returned: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("no restart")
@@ -361,6 +363,7 @@ func testHealsAfterABrokerOutage(t *testing.T, lookup bool) {
 	for restartsMetric(t, reg, "counter") < wantRestarts {
 		select {
 		case err := <-r.done:
+			r.done <- err // for the harness's cleanup
 			px.Restore()
 			t.Fatalf("Run returned during the outage: %v", err)
 		case <-deadline:
@@ -379,6 +382,7 @@ func testHealsAfterABrokerOutage(t *testing.T, lookup bool) {
 	eventually(t, "the last batch counted", func() bool { return hasCounts(proc, uniformCounts(keys, 6)) })
 	select {
 	case err := <-r.done:
+		r.done <- err // for the harness's cleanup
 		t.Fatalf("Run returned: %v", err)
 	default:
 	}
@@ -458,6 +462,7 @@ func TestProcessorRestartRebuildsOnlyTheDirtyStore(t *testing.T) {
 	select {
 	case <-restarting:
 	case err := <-r.done:
+		r.done <- err // for the harness's cleanup
 		t.Fatalf("Run returned: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("no restart")
@@ -508,6 +513,7 @@ func TestProcessorRestartWindowSlides(t *testing.T) {
 	eventually(t, "three restarts", func() bool { return restartsMetric(t, s.reg, "heal-window") >= 3 })
 	select {
 	case err := <-r.done:
+		r.done <- err // for the harness's cleanup
 		t.Fatalf("Run returned: %v", err)
 	default:
 	}
