@@ -563,8 +563,8 @@ func (p *Processor) WaitForReady() error { return p.WaitForReadyContext(context.
 
 // WaitForReadyContext is WaitForReady that gives up when ctx is done.
 func (p *Processor) WaitForReadyContext(ctx context.Context) error {
-	if err := p.waitRestarted(ctx); err != nil {
-		return err
+	if p.opts.restart != nil {
+		return p.waitReadyHealing(ctx)
 	}
 	for _, st := range []State{ProcStateStarting, ProcStateRunning} {
 		select {

@@ -285,17 +285,40 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// waitRestarted waits while the processor restarts, so that a caller of
-// WaitForReady does not take the pause between two attempts for readiness.
-func (p *Processor) waitRestarted(ctx context.Context) error {
-	for p.state.IsState(ProcStateRestarting) {
+// waitReadyHealing is WaitForReadyContext for a processor with
+// WithRestartOnError: a failure on the way to readiness is being healed, so
+// it waits for the run after it instead of returning the failure; it
+// returns Run's error only once Run has returned.
+func (p *Processor) waitReadyHealing(ctx context.Context) error {
+	wait := func(ch <-chan struct{}) (bool, error) {
 		select {
-		case <-p.state.WaitForState(ProcStateStarting):
+		case <-ch:
+			return true, nil
 		case <-p.done:
-			return nil
+			return false, p.Error()
 		case <-ctx.Done():
-			return ctx.Err()
+			return false, ctx.Err()
 		}
 	}
-	return nil
+	for {
+		if ok, err := wait(p.state.WaitForState(ProcStateRunning)); !ok {
+			return err
+		}
+		for _, pp := range p.partitions() {
+			if ok, err := wait(pp.State().WaitForStateMin(PPStateRunning)); !ok {
+				return err
+			}
+		}
+		failed := p.firstErr() != nil
+		if !failed && p.state.IsState(ProcStateRunning) {
+			return nil
+		}
+		if failed {
+			// The run fails but may not have left Running yet: wait
+			// until it has, not to spin on Running.
+			if ok, err := wait(p.state.WaitForStateMin(ProcStateStopping)); !ok {
+				return err
+			}
+		}
+	}
 }

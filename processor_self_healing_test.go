@@ -484,7 +484,7 @@ func TestProcessorRestartRebuildsOnlyTheDirtyStore(t *testing.T) {
 
 // TestProcessorHealsWhenStartedDuringAnOutage: a processor whose Run starts
 // while no broker is reachable cannot build its clients; it restarts until
-// the broker is back and then counts.
+// the broker is back and then counts. WaitForReady waits through it.
 func TestProcessorHealsWhenStartedDuringAnOutage(t *testing.T) {
 	t.Parallel()
 	env, px := newProxiedProcEnv(t)
@@ -496,8 +496,20 @@ func TestProcessorHealsWhenStartedDuringAnOutage(t *testing.T) {
 
 	px.Cut()
 	r := env.start(proc)
+	ready := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ready <- proc.WaitForReadyContext(ctx)
+	}()
 	eventually(t, "a restart during the outage", func() bool { return restartsMetric(t, reg, "counter") >= 1 })
+	select {
+	case err := <-ready:
+		t.Fatalf("ready during the outage: %v", err)
+	default:
+	}
 	px.Restore()
+	require.NoError(t, <-ready, "ready once healed: the failures on the way are not returned")
 	eventually(t, "every key counted", func() bool { return hasCounts(proc, uniformCounts(keys, 2)) })
 	require.NoError(t, r.stop(t))
 }
