@@ -558,7 +558,8 @@ func (p *Processor) Get(key string) (interface{}, error) {
 }
 
 // WaitForReady blocks until the processor runs with every assigned partition
-// recovered, or Run ended.
+// recovered, or Run ended. With WithRestartOnError it waits through the
+// failures being healed.
 func (p *Processor) WaitForReady() error { return p.WaitForReadyContext(context.Background()) }
 
 // WaitForReadyContext is WaitForReady that gives up when ctx is done.
