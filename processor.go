@@ -342,44 +342,6 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 	return p.runAttempt(ctx)
 }
 
-// runAttempt runs the processor once: it builds the clients if they are not
-// yet, waits for the lookups, recovers ahead, and consumes until ctx is
-// cancelled or a failure (reported to fail) ends the attempt.
-func (p *Processor) runAttempt(ctx context.Context) error {
-	ctx, abort := context.WithCancel(ctx)
-	defer abort()
-	p.errMu.Lock()
-	attempt := p.attempt
-	p.abort = abort
-	p.errMu.Unlock()
-	p.state.SetState(ProcStateStarting)
-
-	if p.producer == nil {
-		if err := p.connect(); err != nil {
-			return err
-		}
-	}
-	cfg := p.engineConfig()
-	cfg.OnFail = func(err error) { p.failAttempt(attempt, err) }
-	group := engine.NewGroup(cfg, p.state)
-	p.group.Store(group)
-
-	if p.waitForLookups(ctx); ctx.Err() != nil {
-		return nil
-	}
-	if p.opts.recoverAhead {
-		// Errors of a cancelled recovery are the cancel's consequence: a
-		// failure that cancelled it was recorded by fail.
-		if err := group.RecoverAhead(ctx); err != nil && ctx.Err() == nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-	return p.consume(ctx, group)
-}
-
 // connect builds the clients the partitions share.
 func (p *Processor) connect() error {
 	// Set only once all are built: the producer tells an attempt after a
