@@ -164,7 +164,10 @@ A callback that panics or calls Context.Fail, a message that cannot be
 decoded, an emit that Kafka refuses, and a deferred commit released with an
 error all stop the processor: Run returns an error that names the topic,
 partition, offset and key of the message, and no offset is committed past it.
-Restarting the processor processes that message again. An error policy
+Restarting the processor processes that message again; WithRestartOnError
+makes Run do that itself, with backoff and its local stores kept, returning
+only on cancel, on an error IsPermanent reports (Permanent marks one) or
+when its RestartPolicy gives up. An error policy
 (WithErrorPolicy, WithInputErrorPolicy) changes that for the first three,
 which belong to the message: RetryOnError calls the callback again after a
 backoff, SkipOnError logs, counts and commits past the message, and

@@ -53,6 +53,11 @@ type Processor struct {
 	errMu sync.Mutex
 	errs  []error
 	err   error
+	// attempt numbers Run's current attempt to run the processor (there
+	// are more with WithRestartOnError, see processor_self_healing.go), and
+	// abort ends it.
+	attempt uint64
+	abort   context.CancelFunc
 
 	// Built by Run, used by the partitions.
 	producer Producer
@@ -101,7 +106,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 		log:      opts.log.Prefix(fmt.Sprintf("Processor %s", gg.Group())).With("group", string(gg.Group())),
 		metrics:  m,
 		lookups:  compiled.lookups,
-		state:    NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped),
+		state:    NewSignal(ProcStateIdle, ProcStateStarting, ProcStateSetup, ProcStateRunning, ProcStateStopping, ProcStateStopped, ProcStateRestarting),
 		done:     make(chan struct{}),
 		bounds:   newMemoryBounds(opts.memory),
 	}
@@ -119,6 +124,9 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 			WithViewConsumerSaramaBuilder(opts.builders.consumerSarama),
 			WithViewMetrics(opts.metrics),
 			withViewRestoreLimit(p.bounds.restores),
+			// A view cannot run twice: with restarts, a lookup rides
+			// through outages by itself rather than end the processor.
+			withViewAutoReconnectIf(opts.restart != nil),
 		)
 		if err != nil {
 			return nil, fmt.Errorf("processor %q: building the view of lookup table %s: %w", gg.Group(), e.Topic(), err)
@@ -270,7 +278,9 @@ func tableUpdate(cb UpdateCallback) table.Update {
 // returns only after every goroutine it started has ended, the producer is
 // flushed, offsets are committed and stores are closed, a callback that ran
 // past WithPartitionStopTimeout included. A cancelled ctx gives nil; a
-// failed message gives a *MessageError.
+// failed message gives a *MessageError. With WithRestartOnError it restarts
+// after a failure and returns only on cancel, a permanent error or when the
+// restart policy gives up.
 func (p *Processor) Run(ctx context.Context) (rerr error) {
 	if !p.started.CompareAndSwap(false, true) {
 		return ErrProcessorAlreadyRun
@@ -297,11 +307,9 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 		p.state.SetState(ProcStateStopped)
 		close(p.done)
 	}()
-	p.state.SetState(ProcStateStarting)
 
-	if err := p.connect(); err != nil {
-		return err
-	}
+	// The clients and the stores serve every attempt: they are closed
+	// when Run returns, the stores first.
 	defer func() { rerr = errors.Join(rerr, p.disconnect()) }()
 	p.stores = stores.New(func(topic string, partition int32) *table.Partition {
 		return p.newTablePartition(topic, partition, p.opts.updateCallback)
@@ -314,8 +322,6 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, fmt.Errorf("processor %q: closing the local tables: %w", p.graph.Group(), err))
 		}
 	}()
-	group := engine.NewGroup(p.engineConfig(), p.state)
-	p.group.Store(group)
 
 	var lookups sync.WaitGroup
 	defer lookups.Wait()
@@ -325,47 +331,46 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 		go func() {
 			defer lookups.Done()
 			if err := v.Run(ctx); err != nil {
-				p.fail(fmt.Errorf("running the view of lookup table %s: %w", topic, err))
+				// A view runs once: no restart brings it back.
+				p.fail(Permanent(fmt.Errorf("running the view of lookup table %s: %w", topic, err)))
 			}
 		}()
 	}
-	if p.waitForLookups(ctx); ctx.Err() != nil {
-		return nil
+	if p.opts.restart != nil {
+		return p.supervise(ctx)
 	}
-	if p.opts.recoverAhead {
-		// Errors of a cancelled recovery are the cancel's consequence: a
-		// failure that cancelled it was recorded by fail.
-		if err := group.RecoverAhead(ctx); err != nil && ctx.Err() == nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-	}
-	return p.consume(ctx, group)
+	return p.runAttempt(ctx)
 }
 
 // connect builds the clients the partitions share.
 func (p *Processor) connect() error {
-	var err error
-	if p.consumer, err = p.opts.builders.consumerSarama(p.brokers, p.opts.clientID); err != nil {
+	// Set only once all are built: the producer tells an attempt after a
+	// failed connect that they are not.
+	consumer, err := p.opts.builders.consumerSarama(p.brokers, p.opts.clientID)
+	if err != nil {
 		return fmt.Errorf("processor %q: building the table consumer: %w", p.graph.Group(), err)
 	}
-	if p.tmgr, err = p.opts.builders.topicmgr(p.brokers); err != nil {
-		p.consumer.Close()
+	tmgr, err := p.opts.builders.topicmgr(p.brokers)
+	if err != nil {
+		consumer.Close()
 		return fmt.Errorf("processor %q: building the topic manager: %w", p.graph.Group(), err)
 	}
-	if p.producer, err = p.opts.builders.producer(p.brokers, p.opts.clientID, guardHasher(p.opts.hasher)); err != nil {
-		p.consumer.Close()
-		p.tmgr.Close()
+	producer, err := p.opts.builders.producer(p.brokers, p.opts.clientID, guardHasher(p.opts.hasher))
+	if err != nil {
+		consumer.Close()
+		tmgr.Close()
 		return fmt.Errorf("processor %q: building the producer: %w", p.graph.Group(), err)
 	}
+	p.consumer, p.tmgr, p.producer = consumer, tmgr, producer
 	return nil
 }
 
 // disconnect closes the shared clients; the producer last but one, after
 // every partition stopped, so pending writes are flushed.
 func (p *Processor) disconnect() error {
+	if p.producer == nil {
+		return nil // never connected
+	}
 	var errs []error
 	if err := p.producer.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing the producer: %w", err))
@@ -415,14 +420,25 @@ func (p *Processor) consume(ctx context.Context, group *engine.Group) error {
 	return consumeErr
 }
 
-// fail records a fatal error and stops Run.
+// fail records a fatal error and ends Run's attempt: Run returns it, or,
+// with WithRestartOnError, restarts.
 func (p *Processor) fail(err error) {
 	p.errMu.Lock()
 	defer p.errMu.Unlock()
+	p.failLocked(err)
+}
+
+// failLocked is fail with errMu held. A permanent error ends Run, not only
+// the attempt: it may come between two attempts (a lookup's view), where no
+// attempt would notice it.
+func (p *Processor) failLocked(err error) {
 	if len(p.errs) == 0 {
 		p.errs = append(p.errs, err)
 	}
-	if p.cancel != nil {
+	switch {
+	case p.abort != nil && !IsPermanent(err):
+		p.abort()
+	case p.cancel != nil:
 		p.cancel()
 	}
 }
@@ -504,11 +520,15 @@ func (p *Processor) Get(key string) (interface{}, error) {
 }
 
 // WaitForReady blocks until the processor runs with every assigned partition
-// recovered, or Run ended.
+// recovered, or Run ended. With WithRestartOnError it waits through the
+// failures being healed.
 func (p *Processor) WaitForReady() error { return p.WaitForReadyContext(context.Background()) }
 
 // WaitForReadyContext is WaitForReady that gives up when ctx is done.
 func (p *Processor) WaitForReadyContext(ctx context.Context) error {
+	if p.opts.restart != nil {
+		return p.waitReadyHealing(ctx)
+	}
 	for _, st := range []State{ProcStateStarting, ProcStateRunning} {
 		select {
 		case <-p.state.WaitForStateMin(st):

@@ -102,6 +102,9 @@ type poptions struct {
 	// memory bounds the row cache, the restores and the deferred commits
 	// (processor_options_memory.go).
 	memory memoryOptions
+	// restart is set by WithRestartOnError (processor_restart.go); nil:
+	// Run returns at the first failure.
+	restart *RestartPolicy
 	// staticMember and groupInstanceID are set by WithGroupInstanceID
 	// (processor_static_membership.go).
 	staticMember    bool
@@ -213,6 +216,8 @@ func WithLogger(l Logger) ProcessorOption {
 //   - goka_processor_partitions (gauge, group and mode): active and
 //     hot-standby partitions held.
 //   - goka_processor_rebalances_total (counter): consumer group sessions.
+//   - goka_processor_restarts_total (counter, group): restarts after a
+//     failure (see WithRestartOnError).
 //   - goka_processor_errors_total (counter, group and kind): processing,
 //     emit, setup and table errors.
 //   - goka_processor_oldest_deferred_commit_seconds (gauge, group and

@@ -46,6 +46,10 @@ const (
 	ProcStateStopping State = engine.ProcStopping
 	// ProcStateStopped: the session ended; on shutdown Run returns next.
 	ProcStateStopped State = engine.ProcStopped
+	// ProcStateRestarting: a processor with WithRestartOnError failed and
+	// waits for its restart's backoff; ProcStateStarting follows. Not in
+	// goka, and last so that goka's states keep their numbers.
+	ProcStateRestarting State = engine.ProcRestarting
 )
 
 // The states of a partition processor.

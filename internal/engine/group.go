@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/internal/copartition"
 	"github.com/seed-b2c684ed/goka/internal/metrics"
 	"github.com/seed-b2c684ed/goka/internal/signal"
 )
@@ -21,6 +22,9 @@ const (
 	ProcRunning
 	ProcStopping
 	ProcStopped
+	// ProcRestarting is set by the API between two runs of a processor
+	// that restarts after a failure; the group never sets it.
+	ProcRestarting
 )
 
 // Group runs the partitions of one processor instance: it is the sarama
@@ -242,7 +246,7 @@ func copartitionedClaims(claims map[string][]int32) ([]int32, error) {
 			continue
 		}
 		if fmt.Sprint(parts) != fmt.Sprint(first) {
-			return nil, fmt.Errorf("session claims are not copartitioned: topic %s has partitions %v, topic %s has %v", firstName, first, topic, parts)
+			return nil, fmt.Errorf("session claims are not copartitioned: topic %s has partitions %v, topic %s has %v: %w", firstName, first, topic, parts, copartition.ErrNotCopartitioned)
 		}
 	}
 	return first, nil

@@ -35,6 +35,7 @@ type processorSet struct {
 	emittedBytes  *prometheus.CounterVec
 	callback      *prometheus.HistogramVec
 	rebalances    *prometheus.CounterVec
+	restarts      *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	offsetResets  *prometheus.CounterVec
 	retried       *prometheus.CounterVec
@@ -71,6 +72,10 @@ func registerProcessorSet(reg prometheus.Registerer) (*processorSet, error) {
 			Name: "goka_processor_rebalances_total",
 			Help: "Consumer group sessions started by a processor instance: one per rebalance.",
 		}, []string{labelGroup}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goka_processor_restarts_total",
+			Help: "Restarts of a processor after a failure (WithRestartOnError).",
+		}, []string{labelGroup}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "goka_processor_errors_total",
 			Help: "Errors of a processor by kind: processing, emit, setup, table.",
@@ -91,7 +96,7 @@ func registerProcessorSet(reg prometheus.Registerer) (*processorSet, error) {
 		state: newProcessorCollector(),
 	}
 	var err error
-	for _, v := range []**prometheus.CounterVec{&s.consumed, &s.consumedBytes, &s.emitted, &s.emittedBytes, &s.rebalances, &s.errors, &s.offsetResets, &s.retried, &s.skipped, &s.deadLettered} {
+	for _, v := range []**prometheus.CounterVec{&s.consumed, &s.consumedBytes, &s.emitted, &s.emittedBytes, &s.rebalances, &s.restarts, &s.errors, &s.offsetResets, &s.retried, &s.skipped, &s.deadLettered} {
 		if *v, err = register(reg, *v); err != nil {
 			return nil, err
 		}
@@ -110,6 +115,7 @@ type Processor struct {
 	set        *processorSet
 	group      string
 	rebalances prometheus.Counter
+	restarts   prometheus.Counter
 	errors     map[ErrorKind]prometheus.Counter
 }
 
@@ -128,6 +134,7 @@ func NewProcessor(reg prometheus.Registerer, group string) (*Processor, error) {
 		set:        set,
 		group:      group,
 		rebalances: set.rebalances.WithLabelValues(group),
+		restarts:   set.restarts.WithLabelValues(group),
 		errors:     make(map[ErrorKind]prometheus.Counter, len(errorKinds)),
 	}
 	// Resolved up front so every series exists, at zero, from the start.
@@ -145,6 +152,14 @@ func (m *Processor) WatchRowCache(bytes func() int64) {
 		return
 	}
 	m.set.state.watchRowCache(m.group, bytes)
+}
+
+// Restarted counts a restart of the processor after a failure.
+func (m *Processor) Restarted() {
+	if m == nil {
+		return
+	}
+	m.restarts.Inc()
 }
 
 // Rebalanced counts a consumer group session.

@@ -161,6 +161,8 @@ var (
 		goka.ProcStateRunning:  "running",
 		goka.ProcStateStopping: "stopping",
 		goka.ProcStateStopped:  "stopped",
+		// WithRestartOnError's pause between two runs.
+		goka.ProcStateRestarting: "restarting",
 	}
 	viewStates = map[goka.State]string{
 		goka.State(goka.ViewStateIdle):         "idle",
