@@ -1,0 +1,195 @@
+package goka
+
+import (
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/internal/engine"
+	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestCooperativeCopartitioningStrategyDeclaresBothProtocols(t *testing.T) {
+	t.Parallel()
+	s, ok := CooperativeCopartitioningStrategy.(sarama.RebalanceProtocolBalanceStrategy)
+	require.True(t, ok)
+	assert.Equal(t, "copartition-cooperative", s.Name())
+	assert.Equal(t, []sarama.RebalanceProtocol{sarama.RebalanceProtocolCooperative, sarama.RebalanceProtocolEager}, s.SupportedProtocols())
+
+	// sarama takes it for the cooperative protocol, which needs 2.4.
+	config := DefaultConfig()
+	config.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{CooperativeCopartitioningStrategy}
+	require.NoError(t, config.Validate())
+	config.Version = sarama.V2_3_0_0
+	require.ErrorContains(t, config.Validate(), "cooperative")
+}
+
+// TestCooperativeCopartitioningStrategyPlan: the plan reads what members own
+// from their subscriptions, keeps it up to their share, and withholds what
+// moves until its owner gave it up; every topic of a member gets the same
+// partitions.
+func TestCooperativeCopartitioningStrategyPlan(t *testing.T) {
+	t.Parallel()
+	topics := map[string][]int32{"in": {0, 1, 2, 3, 4, 5}, "table": {0, 1, 2, 3, 4, 5}}
+	sub := []string{"in", "table"}
+	owns := func(ps ...int32) []*sarama.OwnedPartition {
+		return []*sarama.OwnedPartition{{Topic: "in", Partitions: ps}, {Topic: "table", Partitions: ps}}
+	}
+
+	fresh := map[string]sarama.ConsumerGroupMemberMetadata{"a": {Version: 1, Topics: sub}, "b": {Version: 1, Topics: sub}}
+	plan, err := CooperativeCopartitioningStrategy.Plan(fresh, topics)
+	require.NoError(t, err)
+	ranges, err := CopartitioningStrategy.Plan(fresh, topics)
+	require.NoError(t, err)
+	assert.Equal(t, ranges, plan, "a new group gets the ranges")
+
+	joined := map[string]sarama.ConsumerGroupMemberMetadata{
+		"a": {Version: 1, Topics: sub, OwnedPartitions: owns(0, 1, 2)},
+		"b": {Version: 1, Topics: sub, OwnedPartitions: owns(3, 4, 5)},
+		"0": {Version: 1, Topics: sub},
+	}
+	plan, err = CooperativeCopartitioningStrategy.Plan(joined, topics)
+	require.NoError(t, err)
+	assert.Equal(t, sarama.BalanceStrategyPlan{
+		"a": {"in": {0, 1}, "table": {0, 1}},
+		"b": {"in": {3, 4}, "table": {3, 4}},
+	}, plan, "2 and 5 move to the new member, once a and b gave them up")
+
+	joined["a"] = sarama.ConsumerGroupMemberMetadata{Version: 1, Topics: sub, OwnedPartitions: owns(0, 1)}
+	joined["b"] = sarama.ConsumerGroupMemberMetadata{Version: 1, Topics: sub, OwnedPartitions: owns(3, 4)}
+	plan, err = CooperativeCopartitioningStrategy.Plan(joined, topics)
+	require.NoError(t, err)
+	assert.Equal(t, sarama.BalanceStrategyPlan{
+		"a": {"in": {0, 1}, "table": {0, 1}},
+		"b": {"in": {3, 4}, "table": {3, 4}},
+		"0": {"in": {2, 5}, "table": {2, 5}},
+	}, plan)
+
+	_, err = CooperativeCopartitioningStrategy.Plan(joined, map[string][]int32{"in": {0, 1}, "table": {0}})
+	require.ErrorContains(t, err, "copartition-cooperative")
+}
+
+func TestWithCooperativeRebalancingNeedsVersion(t *testing.T) {
+	saved := globalConfig()
+	defer ReplaceGlobalConfig(saved)
+	config := DefaultConfig()
+	config.Version = sarama.V2_3_0_0
+	ReplaceGlobalConfig(config)
+
+	_, err := NewProcessor(nil, countingGraph(), WithCooperativeRebalancing())
+	require.ErrorIs(t, err, errCooperative)
+	assert.Contains(t, err.Error(), "sarama.V2_4_0_0")
+}
+
+// TestWithCooperativeRebalancingReachesTheBuilders: the library's builders
+// install the strategy for a processor that asks, and only for it.
+func TestWithCooperativeRebalancingReachesTheBuilders(t *testing.T) {
+	t.Parallel()
+	config := DefaultConfig()
+	var used bool
+	_, _ = cooperativeGroups.during("g", "c", cooperativeOffer, &used, func() (sarama.ConsumerGroup, error) {
+		require.NoError(t, applyGroupInstanceID(config, "g", "c"))
+		return nil, nil
+	})
+	assert.True(t, used)
+	assert.Equal(t, []sarama.BalanceStrategy{CooperativeCopartitioningStrategy}, config.Consumer.Group.Rebalance.GroupStrategies)
+
+	other := DefaultConfig()
+	require.NoError(t, applyGroupInstanceID(other, "g", "c"))
+	assert.Equal(t, []sarama.BalanceStrategy{CopartitioningStrategy}, other.Consumer.Group.Rebalance.GroupStrategies)
+
+	old := DefaultConfig()
+	old.Version = sarama.V2_3_0_0
+	_, err := cooperativeGroups.during("g", "c", cooperativeOffer, &used, func() (sarama.ConsumerGroup, error) {
+		return nil, applyGroupInstanceID(old, "g", "c")
+	})
+	require.ErrorIs(t, err, errCooperative)
+}
+
+// TestCooperativeScaleOutAndInKeepsThePartitionsThatStay: on the embedded
+// broker, a third member joins two and leaves again. With cooperative
+// rebalancing the partitions that stay on a member are the same running
+// partitions throughout (never stopped), only the moved ones change hands;
+// the eager control restarts every partition. Counts stay exact.
+func TestCooperativeScaleOutAndInKeepsThePartitionsThatStay(t *testing.T) {
+	t.Parallel()
+	for _, coop := range []bool{true, false} {
+		mode := map[bool]string{true: "cooperative", false: "eager"}[coop]
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			env := newProcEnv(t)
+			// A group name per mode: the library's builders take the option
+			// by group and client ID.
+			gg := DefineGroup(Group("counter-"+mode), Input("clicks", new(codec.String), counter), Persist(new(codec.Int64)))
+			const partitions, keys = 6, 60
+			env.createTopic("clicks", partitions)
+			start := func(name string) *member {
+				m := &member{name: name}
+				opts := []ProcessorOption{WithRebalanceCallback(m.rebalanced)}
+				if coop {
+					opts = append(opts, WithCooperativeRebalancing())
+				}
+				m.proc = env.processor(gg, storage.MemoryBuilder(), opts...)
+				m.run = env.start(m.proc)
+				return m
+			}
+			running := func(ms ...*member) map[int32]*engine.Partition {
+				parts := map[int32]*engine.Partition{}
+				for _, m := range ms {
+					for _, p := range m.proc.partitions() {
+						if p.Role() == engine.RoleActive {
+							parts[p.ID()] = p
+						}
+					}
+				}
+				return parts
+			}
+			a, b := start("a"), start("b")
+			waitShared(t, partitions, a, b)
+			env.emitCounts("clicks", keys, 1, "click")
+			eventually(t, "first batch counted", func() bool { return countsAcross(uniformCounts(keys, 1), a.proc, b.proc) })
+			before := running(a, b)
+
+			c := start("c")
+			waitShared(t, partitions, a, b, c)
+			env.emitCounts("clicks", keys, 1, "click")
+			eventually(t, "counted with three", func() bool { return countsAcross(uniformCounts(keys, 2), a.proc, b.proc, c.proc) })
+			stayed := running(a, b)
+			moved := c.assigned()
+			assert.Len(t, moved, 2)
+			restarted := 0
+			for n, p := range stayed {
+				if before[n] != p {
+					restarted++
+				}
+			}
+			if coop {
+				assert.Zero(t, restarted, "no partition that stayed was restarted")
+				assert.Len(t, stayed, partitions-len(moved))
+			} else {
+				assert.Equal(t, len(stayed), restarted, "eager: every partition restarted")
+			}
+
+			before = running(a, b)
+			require.NoError(t, c.run.stop(t))
+			waitShared(t, partitions, a, b)
+			env.emitCounts("clicks", keys, 1, "click")
+			eventually(t, "counted after the leave", func() bool { return countsAcross(uniformCounts(keys, 3), a.proc, b.proc) })
+			restarted = 0
+			for n, p := range before {
+				if running(a, b)[n] != p {
+					restarted++
+				}
+			}
+			if coop {
+				assert.Zero(t, restarted, "no partition that stayed was restarted when c left")
+			} else {
+				assert.Equal(t, len(before), restarted)
+			}
+			require.NoError(t, a.run.stop(t))
+			require.NoError(t, b.run.stop(t))
+		})
+	}
+}
