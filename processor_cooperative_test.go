@@ -193,3 +193,68 @@ func TestCooperativeScaleOutAndInKeepsThePartitionsThatStay(t *testing.T) {
 		})
 	}
 }
+
+func TestCooperativeProtocolDetection(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		strategies []sarama.BalanceStrategy
+		want       bool
+	}{
+		"default":            {[]sarama.BalanceStrategy{CopartitioningStrategy}, false},
+		"cooperative":        {[]sarama.BalanceStrategy{CooperativeCopartitioningStrategy}, true},
+		"upgrade step":       {[]sarama.BalanceStrategy{CooperativeCopartitioningStrategy, CopartitioningStrategy}, false},
+		"sarama cooperative": {[]sarama.BalanceStrategy{sarama.NewBalanceStrategyCooperativeSticky()}, true},
+		"none":               {nil, false},
+	} {
+		config := DefaultConfig()
+		config.Consumer.Group.Rebalance.GroupStrategies = tc.strategies
+		assert.Equal(t, tc.want, cooperativeProtocol(config), name)
+	}
+}
+
+// TestCooperativeGroupHasItsOwnCoordinatorConnection: a cooperative group
+// reaches its coordinator on a connection other than the one it fetches
+// on, opens it again after sarama closed it, and closes it with itself.
+func TestCooperativeGroupHasItsOwnCoordinatorConnection(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 1)
+	config := copyConfig(env.config)
+	config.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{CooperativeCopartitioningStrategy}
+	cg, err := newConsumerGroup(env.brokers, "own-coordinator", config)
+	require.NoError(t, err)
+	owning, ok := cg.(*clientOwningGroup)
+	require.True(t, ok, "%T", cg)
+	client := owning.client.(*coordinatorClient)
+
+	own, err := client.Coordinator("own-coordinator")
+	require.NoError(t, err)
+	shared, err := client.Client.Coordinator("own-coordinator")
+	require.NoError(t, err)
+	leader, err := client.Leader("clicks", 0)
+	require.NoError(t, err)
+	assert.Equal(t, shared.Addr(), own.Addr())
+	assert.NotSame(t, shared, own)
+	assert.NotSame(t, leader, own)
+	_, err = own.Heartbeat(&sarama.HeartbeatRequest{GroupId: "own-coordinator", MemberId: "nobody"})
+	require.NoError(t, err, "the connection works")
+
+	require.NoError(t, own.Close())
+	again, err := client.Coordinator("own-coordinator")
+	require.NoError(t, err)
+	assert.Same(t, own, again)
+	_, err = again.Heartbeat(&sarama.HeartbeatRequest{GroupId: "own-coordinator", MemberId: "nobody"})
+	require.NoError(t, err, "opened again")
+
+	require.NoError(t, cg.Close())
+	connected, _ := again.Connected()
+	assert.False(t, connected)
+	_, err = client.Coordinator("own-coordinator")
+	require.Error(t, err)
+
+	eager, err := newConsumerGroup(env.brokers, "shared-coordinator", copyConfig(env.config))
+	require.NoError(t, err)
+	_, owns := eager.(*clientOwningGroup)
+	assert.False(t, owns, "an eager group keeps sarama's own client")
+	require.NoError(t, eager.Close())
+}

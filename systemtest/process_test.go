@@ -83,6 +83,9 @@ type counterGroup struct {
 	// cooperative runs the instances with the incremental cooperative
 	// protocol (-cooperative).
 	cooperative bool
+	// heartbeat, if set, replaces the scenarios' heartbeat interval
+	// (-heartbeat).
+	heartbeat time.Duration
 }
 
 func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
@@ -155,6 +158,9 @@ func (g *counterGroup) start(name string) *instance {
 	}
 	if g.cooperative {
 		args = append(args, "-cooperative")
+	}
+	if g.heartbeat > 0 {
+		args = append(args, "-heartbeat", g.heartbeat.String())
 	}
 	inst.cmd = exec.Command(g.bin, args...)
 	inst.cmd.Stdout = inst

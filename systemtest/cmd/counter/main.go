@@ -21,7 +21,8 @@
 // static member the longest restart that moves no partition. With
 // -cooperative the group rebalances with the incremental cooperative
 // protocol (goka.WithCooperativeRebalancing); every instance of a group must
-// agree on it.
+// agree on it. -heartbeat replaces the scenarios' short heartbeat interval,
+// which bounds how long the members take to notice a rebalance.
 package main
 
 import (
@@ -63,6 +64,7 @@ func run() int {
 	instanceID := flag.String("instance-id", "", "group instance id: a static member of the group")
 	sessionTimeout := flag.Duration("session-timeout", 0, "consumer group session timeout instead of the scenarios' default")
 	cooperative := flag.Bool("cooperative", false, "rebalance with the incremental cooperative protocol")
+	heartbeat := flag.Duration("heartbeat", 0, "consumer group heartbeat interval instead of the scenarios' default")
 	flag.Parse()
 	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
@@ -81,6 +83,9 @@ func run() int {
 	}
 	if *sessionTimeout > 0 {
 		systemtest.SetSessionTimeout(cfg, *sessionTimeout)
+	}
+	if *heartbeat > 0 {
+		cfg.Consumer.Group.Heartbeat.Interval = *heartbeat
 	}
 	reg := prometheus.NewRegistry()
 	opts := systemtest.ProcessorOptions(cfg, tmc, storage.DefaultBuilder(*dir))
