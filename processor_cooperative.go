@@ -1,6 +1,7 @@
 package goka
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -31,7 +32,9 @@ import (
 // Every member of a group must use the same protocol: a member with this
 // option offers the "copartition-cooperative" protocol only, and the broker
 // refuses it into a group whose members offer "copartition" (the default),
-// so its Run fails after the group retry timeout. Switch a running group by
+// so its Run fails after the group retry timeout with an error wrapping
+// sarama.ErrInconsistentGroupProtocol (as does a member without the option
+// that joins a group of members with it). Switch a running group by
 // stopping all its instances, or without downtime in two rolling deploys:
 // first every instance with a ConsumerGroupBuilderWithConfig whose
 // Consumer.Group.Rebalance.GroupStrategies lists
@@ -106,12 +109,28 @@ func (p *Processor) offerCooperative(build func() (sarama.ConsumerGroup, error))
 	return func() (sarama.ConsumerGroup, error) {
 		var used bool
 		cg, err := cooperativeGroups.during(group, clientID, cooperativeOffer, &used, build)
-		if err == nil && !used {
+		if err != nil {
+			return nil, err
+		}
+		if !used {
 			p.log.Printf("WithCooperativeRebalancing has no effect: the consumer group builder does not build through DefaultConsumerGroupBuilder or ConsumerGroupBuilderWithConfig; " +
 				"for cooperative rebalancing set Consumer.Group.Rebalance.GroupStrategies to CooperativeCopartitioningStrategy in its configuration")
 		}
-		return cg, err
+		return protocolHint{cg}, nil
 	}
+}
+
+// protocolHint says what the broker's refusal of a member whose protocols
+// no other member offers means for a processor with the option.
+type protocolHint struct{ sarama.ConsumerGroup }
+
+// Consume wraps sarama.ErrInconsistentGroupProtocol with the likely cause.
+func (g protocolHint) Consume(ctx context.Context, topics []string, handler sarama.ConsumerGroupHandler) error {
+	err := g.ConsumerGroup.Consume(ctx, topics, handler)
+	if errors.Is(err, sarama.ErrInconsistentGroupProtocol) {
+		return fmt.Errorf("joining a group whose members rebalance with another protocol: every member of a group needs WithCooperativeRebalancing, or none (its doc says how to switch a running group): %w", err)
+	}
+	return err
 }
 
 // applyCooperativeRebalancing installs CooperativeCopartitioningStrategy in

@@ -2,6 +2,7 @@ package goka
 
 import (
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/codec"
@@ -257,4 +258,26 @@ func TestCooperativeGroupHasItsOwnCoordinatorConnection(t *testing.T) {
 	_, owns := eager.(*clientOwningGroup)
 	assert.False(t, owns, "an eager group keeps sarama's own client")
 	require.NoError(t, eager.Close())
+}
+
+// TestCooperativeMemberCannotJoinAnEagerGroup: the broker refuses a member
+// with the option into a group of members without it (the protocols'
+// names differ); its Run fails saying why, and the running member is not
+// disturbed.
+func TestCooperativeMemberCannotJoinAnEagerGroup(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 2)
+	gg := DefineGroup(Group("mixed"), Input("clicks", new(codec.String), counter), Persist(new(codec.Int64)))
+	eager := &member{name: "eager"}
+	eager.proc = env.processor(gg, storage.MemoryBuilder(), WithRebalanceCallback(eager.rebalanced))
+	eager.run = env.start(eager.proc)
+	waitShared(t, 2, eager)
+
+	coop := env.processor(gg, storage.MemoryBuilder(), WithCooperativeRebalancing(), groupRetryTimeout(time.Second))
+	err := env.start(coop).wait(t)
+	require.ErrorIs(t, err, sarama.ErrInconsistentGroupProtocol)
+	assert.Contains(t, err.Error(), "WithCooperativeRebalancing")
+	assert.Equal(t, 1, eager.sessions(), "the eager member's session went on")
+	require.NoError(t, eager.run.stop(t))
 }
