@@ -1,6 +1,7 @@
 package goka
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -280,4 +281,88 @@ func TestCooperativeMemberCannotJoinAnEagerGroup(t *testing.T) {
 	assert.Contains(t, err.Error(), "WithCooperativeRebalancing")
 	assert.Equal(t, 1, eager.sessions(), "the eager member's session went on")
 	require.NoError(t, eager.run.stop(t))
+}
+
+// TestCooperativeHotStandbyKeepsFollowing: with hot standby, a member
+// joining moves two partitions; on the members that were there, every
+// partition whose role did not change, active or standby, is the same
+// running partition afterwards (a standby kept following), and the moved
+// ones changed role. Counts stay exact.
+func TestCooperativeHotStandbyKeepsFollowing(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	const partitions, keys = 6, 60
+	env.createTopic("clicks", partitions)
+	gg := DefineGroup(Group("coop-standby"), Input("clicks", new(codec.String), counter), Persist(new(codec.Int64)))
+	start := func(name string) *member {
+		m := &member{name: name}
+		m.proc = env.processor(gg, storage.MemoryBuilder(), WithRebalanceCallback(m.rebalanced), WithCooperativeRebalancing(), WithHotStandby())
+		m.run = env.start(m.proc)
+		return m
+	}
+	type slot struct {
+		member    string
+		partition int32
+	}
+	all := func(ms ...*member) map[slot]*engine.Partition {
+		parts := map[slot]*engine.Partition{}
+		for _, m := range ms {
+			for _, p := range m.proc.partitions() {
+				parts[slot{m.name, p.ID()}] = p
+			}
+		}
+		return parts
+	}
+	a, b := start("a"), start("b")
+	waitShared(t, partitions, a, b)
+	env.emitCounts("clicks", keys, 1, "click")
+	eventually(t, "first batch counted", func() bool { return countsEverywhere(uniformCounts(keys, 1), a.proc, b.proc) })
+	before := all(a, b)
+	require.Len(t, before, 2*partitions, "each member runs every partition, active or standby")
+
+	c := start("c")
+	waitShared(t, partitions, a, b, c)
+	env.emitCounts("clicks", keys, 1, "click")
+	eventually(t, "counted with three", func() bool { return countsEverywhere(uniformCounts(keys, 2), a.proc, b.proc, c.proc) })
+	moved := c.assigned()
+	require.Len(t, moved, 2)
+	after := all(a, b)
+	kept, changed := 0, 0
+	for s, p := range after {
+		if slices.Contains(moved, s.partition) && before[s].Role() == engine.RoleActive {
+			assert.Equal(t, engine.RolePassive, p.Role(), "%v moved to c: standby now", s)
+			changed++
+			continue
+		}
+		assert.Same(t, before[s], p, "%v kept its role and was not restarted", s)
+		assert.True(t, p.Recovered(), "%v runs", s)
+		kept++
+	}
+	assert.Equal(t, 2, changed)
+	assert.Equal(t, 2*partitions-2, kept)
+	require.NoError(t, c.run.stop(t))
+	require.NoError(t, a.run.stop(t))
+	require.NoError(t, b.run.stop(t))
+}
+
+// countsEverywhere checks want against every processor that holds a key,
+// active or standby, once they all caught up.
+func countsEverywhere(want map[string]int64, procs ...*Processor) bool {
+	for key, n := range want {
+		holders := 0
+		for _, proc := range procs {
+			v, err := proc.Get(key)
+			if err != nil || v == nil {
+				continue
+			}
+			holders++
+			if v.(int64) != n {
+				return false
+			}
+		}
+		if holders == 0 {
+			return false
+		}
+	}
+	return true
 }

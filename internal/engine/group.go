@@ -142,11 +142,14 @@ func (g *Group) startAll(ctx context.Context, parts map[int32]*Partition) {
 			errs <- p.Start(ctx, ctx)
 		}()
 	}
+	// parts is the group's map, which a cooperative rebalance changes from
+	// now on: count the starts before.
+	n := len(parts)
 	g.starting.Add(1)
 	go func() {
 		defer g.starting.Done()
 		var all []error
-		for range parts {
+		for range n {
 			if err := <-errs; err != nil {
 				all = append(all, err)
 			}
