@@ -102,6 +102,18 @@ func TestWithCooperativeRebalancingReachesTheBuilders(t *testing.T) {
 	require.NoError(t, applyGroupInstanceID(other, "g", "c"))
 	assert.Equal(t, []sarama.BalanceStrategy{CopartitioningStrategy}, other.Consumer.Group.Rebalance.GroupStrategies)
 
+	// With static membership too: both reach the builder.
+	both := DefaultConfig()
+	var usedID bool
+	_, _ = instanceIDs.during("g", "c", "pod-1", &usedID, func() (sarama.ConsumerGroup, error) {
+		return cooperativeGroups.during("g", "c", cooperativeOffer, &used, func() (sarama.ConsumerGroup, error) {
+			return nil, applyGroupInstanceID(both, "g", "c")
+		})
+	})
+	assert.True(t, usedID)
+	assert.Equal(t, "pod-1", both.Consumer.Group.InstanceId)
+	assert.Equal(t, []sarama.BalanceStrategy{CooperativeCopartitioningStrategy}, both.Consumer.Group.Rebalance.GroupStrategies)
+
 	old := DefaultConfig()
 	old.Version = sarama.V2_3_0_0
 	_, err := cooperativeGroups.during("g", "c", cooperativeOffer, &used, func() (sarama.ConsumerGroup, error) {
