@@ -21,6 +21,13 @@ import (
 // (but for a claim sarama closes on its own, whose partition released stops
 // at once instead of in Cleanup): the group needs no flag to tell the
 // protocols apart.
+//
+// A claim's only sign of its revocation is its Messages channel closing,
+// which ConsumeClaim reads only once its partition started: a partition
+// revoked while it still restores its tables (a second rebalance right
+// after the one that added it) stops when the restore ended. sarama waits
+// for that up to Consumer.Group.Rebalance.Timeout and then ends the session,
+// which stops every partition, as an eager rebalance does.
 
 // claimed returns the active partition of claim. A claim of a partition the
 // instance does not run actively comes from a cooperative rebalance: every
