@@ -59,7 +59,7 @@ func DefaultConsumerGroupBuilder(brokers []string, group, clientID string) (sara
 	if err := applyGroupInstanceID(config, group, clientID); err != nil {
 		return nil, err
 	}
-	return sarama.NewConsumerGroup(brokers, group, config)
+	return newConsumerGroup(brokers, group, config)
 }
 
 // ConsumerGroupBuilderWithConfig returns a ConsumerGroupBuilder that builds
@@ -75,7 +75,7 @@ func ConsumerGroupBuilderWithConfig(config *sarama.Config) ConsumerGroupBuilder 
 		if err := applyGroupInstanceID(c, group, clientID); err != nil {
 			return nil, err
 		}
-		return sarama.NewConsumerGroup(brokers, group, c)
+		return newConsumerGroup(brokers, group, c)
 	}
 }
 

@@ -109,6 +109,9 @@ type poptions struct {
 	// (processor_static_membership.go).
 	staticMember    bool
 	groupInstanceID string
+	// cooperative is set by WithCooperativeRebalancing
+	// (processor_cooperative.go).
+	cooperative bool
 
 	builders struct {
 		storage        storage.Builder
@@ -378,6 +381,9 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 		return err
 	}
 	if err := o.checkGroupInstanceID(gg); err != nil {
+		return err
+	}
+	if err := o.checkCooperative(gg); err != nil {
 		return err
 	}
 	return o.checkStopTimeout(gg)

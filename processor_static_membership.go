@@ -132,13 +132,17 @@ func isDefaultConsumerGroupBuilder(b ConsumerGroupBuilder) bool {
 // id of WithGroupInstanceID to the library's builders for the call.
 func (p *Processor) buildConsumerGroup() (sarama.ConsumerGroup, error) {
 	group, clientID := string(p.graph.Group()), p.opts.clientID
-	if !p.opts.staticMember {
+	build := func() (sarama.ConsumerGroup, error) {
 		return p.opts.builders.consumerGroup(p.brokers, group, clientID)
 	}
+	if p.opts.cooperative {
+		build = p.offerCooperative(build) // processor_cooperative.go
+	}
+	if !p.opts.staticMember {
+		return build()
+	}
 	var used bool
-	cg, err := instanceIDs.during(group, clientID, p.opts.groupInstanceID, &used, func() (sarama.ConsumerGroup, error) {
-		return p.opts.builders.consumerGroup(p.brokers, group, clientID)
-	})
+	cg, err := instanceIDs.during(group, clientID, p.opts.groupInstanceID, &used, build)
 	if err == nil && !used {
 		p.log.Printf("WithGroupInstanceID(%q) has no effect: the consumer group builder does not build through DefaultConsumerGroupBuilder or ConsumerGroupBuilderWithConfig; "+
 			"for static membership set Consumer.Group.InstanceId in its configuration", p.opts.groupInstanceID)
@@ -215,6 +219,9 @@ func (h *instanceIDHandoff) take(group, clientID string) string {
 // clientID in config, a builder's own copy, and checks that config's version
 // can carry it.
 func applyGroupInstanceID(config *sarama.Config, group, clientID string) error {
+	if err := applyCooperativeRebalancing(config, group, clientID); err != nil {
+		return err
+	}
 	id := instanceIDs.take(group, clientID)
 	if id == "" {
 		return nil

@@ -35,6 +35,16 @@
 //     dynamic members rebalance the others (the control); a static member
 //     stopped for good keeps its partitions idle until the session timeout
 //     has passed, then the others take them over;
+//   - cooperative rebalancing (WithCooperativeRebalancing): the counter
+//     scaled from two processes to three and back to two under a keyed load,
+//     once eagerly and once cooperatively, with the scenarios' heartbeat
+//     (300 ms) and with sarama's default (3 s); each partition's longest
+//     pause in processing through each change is read from the timestamps of
+//     its group table's records (the table kept from compaction): under the
+//     cooperative protocol the partitions that stay on their instance pause
+//     no longer than the quiet noise (at most 1 s), the summary gives every
+//     partition's pause, moved and stayed, in both protocols, and the counts
+//     stay exact;
 //   - ten +1 messages over five graceful restarts: the sum is exactly 10;
 //   - every connection cut through a fault-injecting proxy: Run returns an
 //     error within seconds, a view with auto-reconnect keeps serving and

@@ -80,6 +80,12 @@ type counterGroup struct {
 	// sessionTimeout, if set, replaces the scenarios' session timeout
 	// (-session-timeout).
 	sessionTimeout time.Duration
+	// cooperative runs the instances with the incremental cooperative
+	// protocol (-cooperative).
+	cooperative bool
+	// heartbeat, if set, replaces the scenarios' heartbeat interval
+	// (-heartbeat).
+	heartbeat time.Duration
 }
 
 func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
@@ -149,6 +155,12 @@ func (g *counterGroup) start(name string) *instance {
 	}
 	if g.sessionTimeout > 0 {
 		args = append(args, "-session-timeout", g.sessionTimeout.String())
+	}
+	if g.cooperative {
+		args = append(args, "-cooperative")
+	}
+	if g.heartbeat > 0 {
+		args = append(args, "-heartbeat", g.heartbeat.String())
 	}
 	inst.cmd = exec.Command(g.bin, args...)
 	inst.cmd.Stdout = inst

@@ -34,7 +34,10 @@
 //
 // # Roles
 //
-// A Partition is created in one role for one consumer group session:
+// A Partition is created in one role for one consumer group session (under
+// the cooperative protocol, for as long as a session keeps the partition in
+// that role: a rebalance that adds a partition starts it, one that revokes
+// it stops it, and the others run on; see incremental.go):
 // RoleActive (the partitions assigned to the instance: restore the tables,
 // follow the joins, process the input), RolePassive (hot standby: restore
 // and follow the group table and joins) or RoleRecoverOnly (recover-ahead:
@@ -80,7 +83,8 @@
 // it, counts too), cancels the context and tells the processor, which
 // stops Run. Later errors are echoes of the first and are dropped.
 //
-// Stop, called by Group.Cleanup for every partition of the session,
+// Stop, called by Group.Cleanup for every partition of the session (and,
+// for a partition a cooperative rebalance revokes, by its ConsumeClaim),
 // cancels the context, waits for the partition's goroutines, then for the
 // acknowledgements of what it processed, writes the cached rows and marks
 // the store clean, all within Config.StopTimeout; it returns the recorded

@@ -36,9 +36,14 @@ type Group struct {
 
 	mu         sync.RWMutex
 	partitions map[int32]*Partition
-	// starting counts the goroutines of the session's Setup that start
-	// its partitions.
+	// starting counts the goroutines that start the session's partitions,
+	// Setup's and those of incremental changes (incremental.go).
 	starting sync.WaitGroup
+
+	// reported are the active partitions the rebalance callback was last
+	// told of; reportMu orders the calls.
+	reportMu sync.Mutex
+	reported []int32
 }
 
 // NewGroup returns the group of a processor whose state is state.
@@ -87,10 +92,14 @@ func (g *Group) Setup(session sarama.ConsumerGroupSession) error {
 	if err != nil {
 		return g.fail(fmt.Errorf("processor %q: %w", cfg.Plan.Group, err))
 	}
-	if err := g.resumeInRange(session); err != nil {
+	if _, err := g.resumeInRange(session, session.Claims()); err != nil {
 		return g.fail(fmt.Errorf("processor %q: %w", cfg.Plan.Group, err))
 	}
-	if err := cfg.Rebalanced(assigned); err != nil {
+	g.reportMu.Lock()
+	g.reported = assigned
+	err = cfg.Rebalanced(assigned)
+	g.reportMu.Unlock()
+	if err != nil {
 		return g.fail(err)
 	}
 	if len(assigned) == 0 {
@@ -137,11 +146,14 @@ func (g *Group) startAll(ctx context.Context, parts map[int32]*Partition) {
 			errs <- p.Start(ctx, ctx)
 		}()
 	}
+	// parts is the group's map, which a cooperative rebalance changes from
+	// now on: count the starts before.
+	n := len(parts)
 	g.starting.Add(1)
 	go func() {
 		defer g.starting.Done()
 		var all []error
-		for range parts {
+		for range n {
 			if err := <-errs; err != nil {
 				all = append(all, err)
 			}
@@ -155,12 +167,12 @@ func (g *Group) startAll(ctx context.Context, parts map[int32]*Partition) {
 
 // ConsumeClaim forwards the messages of one topic-partition to its
 // partition's goroutine, which serialises them with the partition's other
-// topics, until the partition's context ends.
+// topics, until the partition's context ends. Under the cooperative
+// protocol a claim may come without a new session, for a partition the
+// instance did not run (claimed starts it), and end without the session's
+// end, revoked (released stops it).
 func (g *Group) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	p, ok := g.Partition(claim.Partition())
-	if !ok || p.role != RoleActive {
-		return fmt.Errorf("processor %q: no partition processor for claimed partition %s/%d", g.cfg.Plan.Group, claim.Topic(), claim.Partition())
-	}
+	p := g.claimed(session, claim)
 	select {
 	case <-p.started:
 	case <-session.Context().Done():
@@ -175,7 +187,7 @@ func (g *Group) ConsumeClaim(session sarama.ConsumerGroupSession, claim sarama.C
 		select {
 		case msg, ok := <-claim.Messages():
 			if !ok {
-				return nil
+				return g.released(session, p)
 			}
 			select {
 			case p.input <- msg:

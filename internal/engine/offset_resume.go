@@ -40,15 +40,16 @@ type ClaimOffsetsReader interface {
 
 // resumeInRange moves every claimed partition whose committed offset is
 // below the oldest offset still in its topic, or past its newest, to the
-// oldest offset, logs it and counts it. A partition without a committed offset (a new group, or one
-// whose offsets expired) keeps starting at Consumer.Offsets.Initial. Errors
-// are retried like a table restore in setup; the last one fails the setup
-// rather than let sarama's silent reset happen.
-func (g *Group) resumeInRange(session sarama.ConsumerGroupSession) error {
+// oldest offset, logs it and counts it, and reports whether it moved any. A
+// partition without a committed offset (a new group, or one whose offsets
+// expired) keeps starting at Consumer.Offsets.Initial. Errors are retried
+// like a table restore in setup; the last one fails the setup rather than
+// let sarama's silent reset happen. claims are the session's, or those a
+// cooperative rebalance added to it.
+func (g *Group) resumeInRange(session sarama.ConsumerGroupSession, claims map[string][]int32) (moved bool, _ error) {
 	reader := g.cfg.Offsets
-	claims := session.Claims()
 	if reader == nil || len(claims) == 0 {
-		return nil
+		return false, nil
 	}
 	group := g.cfg.Plan.Group
 	offsets, err := retrySetup(session.Context(), retryAll, func() (map[TopicPartition]ClaimOffsets, error) {
@@ -59,10 +60,10 @@ func (g *Group) resumeInRange(session sarama.ConsumerGroupSession) error {
 	if err != nil && session.Context().Err() != nil {
 		// The session ended (a rebalance or a shutdown): not a failure. Its
 		// claims do not start, and the next session checks again.
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("checking the committed offsets of the claimed partitions against the offsets their topics hold: %w", err)
+		return false, fmt.Errorf("checking the committed offsets of the claimed partitions against the offsets their topics hold: %w", err)
 	}
 	topics := make([]string, 0, len(claims))
 	for topic := range claims {
@@ -95,7 +96,8 @@ func (g *Group) resumeInRange(session sarama.ConsumerGroupSession) error {
 				continue
 			}
 			g.cfg.Metrics.OffsetReset(topic, partition)
+			moved = true
 		}
 	}
-	return nil
+	return moved, nil
 }

@@ -137,7 +137,9 @@ func TestResumeInRangeRetries(t *testing.T) {
 	g, rec := resumeTestGroup(t, reader, reg)
 	session := &markingSession{ctx: context.Background(), claims: map[string][]int32{"in": {0, 1, 2, 3, 4}}, marked: make(map[TopicPartition]int64)}
 
-	require.NoError(t, g.resumeInRange(session))
+	moved, err := g.resumeInRange(session, session.Claims())
+	require.NoError(t, err)
+	assert.True(t, moved)
 	assert.Equal(t, 2, reader.calls)
 	assert.Equal(t, map[TopicPartition]int64{{"in", 0}: 9}, session.marked)
 	assert.Equal(t, map[TopicPartition]int64{{"in", 4}: 4}, session.reset)
@@ -161,7 +163,8 @@ func TestResumeInRangeSessionEnded(t *testing.T) {
 	reader := &scriptedOffsets{fails: []error{errors.New("unreachable")}}
 	g, _ := resumeTestGroup(t, reader, nil)
 	session := &markingSession{ctx: ctx, claims: map[string][]int32{"in": {0}}, marked: make(map[TopicPartition]int64)}
-	require.NoError(t, g.resumeInRange(session))
+	_, err := g.resumeInRange(session, session.Claims())
+	require.NoError(t, err)
 	assert.Equal(t, 1, reader.calls)
 	assert.Empty(t, session.marked)
 }
@@ -171,6 +174,7 @@ func TestResumeInRangeSessionEnded(t *testing.T) {
 func TestResumeInRangeWithoutReader(t *testing.T) {
 	g, _ := resumeTestGroup(t, nil, nil)
 	session := &markingSession{ctx: context.Background(), claims: map[string][]int32{"in": {0}}, marked: make(map[TopicPartition]int64)}
-	require.NoError(t, g.resumeInRange(session))
+	_, err := g.resumeInRange(session, session.Claims())
+	require.NoError(t, err)
 	assert.Empty(t, session.marked)
 }

@@ -18,7 +18,11 @@
 // the library's own producer defaults (systemtest.ClusterConfig). With
 // -instance-id it is a static member of its group (goka.WithGroupInstanceID);
 // -session-timeout replaces the scenarios' short session timeout, for a
-// static member the longest restart that moves no partition.
+// static member the longest restart that moves no partition. With
+// -cooperative the group rebalances with the incremental cooperative
+// protocol (goka.WithCooperativeRebalancing); every instance of a group must
+// agree on it. -heartbeat replaces the scenarios' short heartbeat interval,
+// which bounds how long the members take to notice a rebalance.
 package main
 
 import (
@@ -59,6 +63,8 @@ func run() int {
 	cluster := flag.Bool("cluster", false, "replicated tables and the library's producer defaults, for the three-broker cluster")
 	instanceID := flag.String("instance-id", "", "group instance id: a static member of the group")
 	sessionTimeout := flag.Duration("session-timeout", 0, "consumer group session timeout instead of the scenarios' default")
+	cooperative := flag.Bool("cooperative", false, "rebalance with the incremental cooperative protocol")
+	heartbeat := flag.Duration("heartbeat", 0, "consumer group heartbeat interval instead of the scenarios' default")
 	flag.Parse()
 	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
@@ -78,6 +84,9 @@ func run() int {
 	if *sessionTimeout > 0 {
 		systemtest.SetSessionTimeout(cfg, *sessionTimeout)
 	}
+	if *heartbeat > 0 {
+		cfg.Consumer.Group.Heartbeat.Interval = *heartbeat
+	}
 	reg := prometheus.NewRegistry()
 	opts := systemtest.ProcessorOptions(cfg, tmc, storage.DefaultBuilder(*dir))
 	opts = append(opts,
@@ -91,6 +100,9 @@ func run() int {
 	)
 	if *instanceID != "" {
 		opts = append(opts, goka.WithGroupInstanceID(*instanceID))
+	}
+	if *cooperative {
+		opts = append(opts, goka.WithCooperativeRebalancing())
 	}
 	proc, err := goka.NewProcessor(strings.Split(*brokers, ","), gg, opts...)
 	if err != nil {
