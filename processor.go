@@ -223,7 +223,7 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Builder:   p.opts.builders.storage,
 		Consumer:  p.consumer,
 		Offsets:   p.tmgr,
-		GapCheck:  table.GapCheckOf(p.tmgr),
+		GapCheck:  p.gapCheck(),
 		Update:    tableUpdate(cb),
 		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 		// Shared by every table partition of the processor and its lookups.
@@ -310,8 +310,15 @@ func (p *Processor) Run(ctx context.Context) (rerr error) {
 			rerr = errors.Join(rerr, fmt.Errorf("processor %q: closing the local tables: %w", p.graph.Group(), err))
 		}
 	}()
-	group := engine.NewGroup(p.engineConfig(), p.state)
+	txn, err := p.newTransactor()
+	if err != nil {
+		return err
+	}
+	cfg := p.engineConfig()
+	cfg.Txn = txn
+	group := engine.NewGroup(cfg, p.state)
 	p.group.Store(group)
+	defer p.runTransactor(ctx, txn)()
 
 	var lookups sync.WaitGroup
 	defer lookups.Wait()

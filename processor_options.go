@@ -102,6 +102,12 @@ type poptions struct {
 	// (processor_static_membership.go).
 	staticMember    bool
 	groupInstanceID string
+	// exactlyOnce and commitInterval are set by WithExactlyOnce and
+	// WithCommitInterval (processor_exactly_once.go); tester by WithTester,
+	// under which exactly-once has no effect.
+	exactlyOnce    bool
+	commitInterval time.Duration
+	tester         bool
 
 	builders struct {
 		storage        storage.Builder
@@ -110,6 +116,7 @@ type poptions struct {
 		producer       ProducerBuilder
 		topicmgr       TopicManagerBuilder
 		backoff        BackoffBuilder
+		txnProducer    TransactionalProducerBuilder
 	}
 }
 
@@ -293,6 +300,7 @@ func WithTester(t Tester) ProcessorOption {
 		o.cacheRows = false
 		o.clientID = t.RegisterGroupGraph(gg)
 		o.builders.storage = testerStorage(t, o.clientID)
+		o.tester = true
 	}
 }
 
@@ -364,6 +372,9 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 		return err
 	}
 	if err := o.checkGroupInstanceID(gg); err != nil {
+		return err
+	}
+	if err := o.applyExactlyOnce(gg); err != nil {
 		return err
 	}
 	return o.checkStopTimeout(gg)

@@ -370,7 +370,7 @@ func (p *Partition) run() error {
 			if p.ctx.Err() != nil {
 				return nil
 			}
-			if err := p.process(msg); err != nil {
+			if err := p.processInTxn(msg); err != nil {
 				return err
 			}
 			continue
@@ -380,11 +380,11 @@ func (p *Partition) run() error {
 		case <-done:
 			return nil
 		case msg := <-p.input:
-			if err := p.process(msg); err != nil {
+			if err := p.processInTxn(msg); err != nil {
 				return err
 			}
 		case v := <-p.visits:
-			p.visit(v)
+			p.visitInTxn(v)
 		}
 	}
 }
@@ -514,6 +514,9 @@ func (p *Partition) messageError(msg *sarama.ConsumerMessage, err error) error {
 // processor. It is the only way a partition fails, from whichever
 // goroutine the error arises in.
 func (p *Partition) fail(err error) {
+	if p.cfg.Txn != nil {
+		err = p.cfg.Txn.Poison(err)
+	}
 	if !p.failed.CompareAndSwap(nil, &failure{err: err}) {
 		// An echo of the first error (a message still in flight), or a
 		// second one: the partition is failing already.

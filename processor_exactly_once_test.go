@@ -1,0 +1,301 @@
+package goka
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/seed-b2c684ed/goka/codec"
+	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/storage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// eosOptions are the options of an exactly-once processor on env's broker.
+func (e *procEnv) eosOptions(interval time.Duration, extra ...ProcessorOption) []ProcessorOption {
+	return append([]ProcessorOption{
+		WithExactlyOnce(),
+		WithCommitInterval(interval),
+		WithTransactionalProducerBuilder(TransactionalProducerBuilderWithConfig(e.config)),
+	}, extra...)
+}
+
+// tableContent reads every partition of topic with isolation up to a
+// sentinel it writes first at each partition's end, and returns the last
+// value of every key but the sentinels, decoded as counts. The sentinels
+// make the end certain: a read_committed reader cannot tell where the
+// records hidden from it end.
+func (e *procEnv) tableContent(topic string, partitions int32, isolation sarama.IsolationLevel) map[string]int64 {
+	e.t.Helper()
+	config := copyConfig(e.config)
+	config.Producer.Partitioner = sarama.NewManualPartitioner
+	config.Consumer.IsolationLevel = isolation
+	sp, err := sarama.NewSyncProducer(e.brokers, config)
+	require.NoError(e.t, err)
+	sentinel := func(p int32) string { return fmt.Sprintf("sentinel-%s-%d-%d", topic, p, time.Now().UnixNano()) }
+	keys := make([]string, partitions)
+	for p := int32(0); p < partitions; p++ {
+		keys[p] = sentinel(p)
+		v, _ := new(codec.Int64).Encode(int64(-1))
+		_, _, err := sp.SendMessage(&sarama.ProducerMessage{Topic: topic, Partition: p, Key: sarama.StringEncoder(keys[p]), Value: sarama.ByteEncoder(v)})
+		require.NoError(e.t, err)
+	}
+	require.NoError(e.t, sp.Close())
+
+	consumer, err := sarama.NewConsumer(e.brokers, config)
+	require.NoError(e.t, err)
+	defer func() { require.NoError(e.t, consumer.Close()) }()
+	content := make(map[string]int64)
+	for p := int32(0); p < partitions; p++ {
+		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
+		require.NoError(e.t, err)
+		timeout := time.After(30 * time.Second)
+	read:
+		for {
+			select {
+			case msg := <-pc.Messages():
+				key := string(msg.Key)
+				if key == keys[p] {
+					break read
+				}
+				if len(key) >= 9 && key[:9] == "sentinel-" {
+					continue
+				}
+				if msg.Value == nil {
+					delete(content, key)
+					continue
+				}
+				v, err := new(codec.Int64).Decode(msg.Value)
+				require.NoError(e.t, err)
+				content[key] = v.(int64)
+			case <-timeout:
+				e.t.Fatalf("reading %s/%d: the sentinel did not come", topic, p)
+			}
+		}
+		require.NoError(e.t, pc.Close())
+	}
+	return content
+}
+
+// TestExactlyOnceProcessorCountsAndCommitsInTransactions: an exactly-once
+// processor counts every message once, its table topic read with
+// read_committed holds the counts, and its input offsets are committed
+// through its transactions (not the session) up to the end.
+func TestExactlyOnceProcessorCountsAndCommitsInTransactions(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	const keys, perKey = 20, 5
+	env.createTopic("clicks", 2)
+	env.emitCounts("clicks", keys, perKey, "click")
+	want := uniformCounts(keys, perKey)
+
+	proc := env.processor(countingGraph(), storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond)...)
+	r := env.start(proc)
+	eventually(t, "every key counted", func() bool { return hasCounts(proc, want) })
+	eventually(t, "the offsets committed", func() bool {
+		return env.committed("counter", "clicks", 0) == env.newestOffset("clicks", 0) &&
+			env.committed("counter", "clicks", 1) == env.newestOffset("clicks", 1)
+	})
+	require.NoError(t, r.stop(t))
+	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted))
+}
+
+// TestExactlyOnceFailedCallbackAbortsTheTransaction: a callback that fails
+// aborts the instance's open transaction: the writes the interval's other
+// messages made reached the table topic, but a read_committed reader sees
+// none of them, Run says the transaction was aborted, the stores stay
+// dirty, and the restart rebuilds them and counts every message once.
+func TestExactlyOnceFailedCallbackAbortsTheTransaction(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	const keys = 10
+	env.createTopic("clicks", 2)
+	stores := &storeSet{stores: make(map[int32]storage.Storage)}
+	var poisonFails atomic.Bool
+	graph := DefineGroup("counter", Input("clicks", new(codec.String), func(ctx Context, msg any) {
+		if msg.(string) == "poison" && poisonFails.Load() {
+			ctx.Fail(errors.New("poisoned"))
+		}
+		counter(ctx, msg)
+	}), Persist(new(codec.Int64)))
+
+	// Committed: three counts per key.
+	env.emitCounts("clicks", keys, 3, "click")
+	proc := env.processor(graph, stores.builder, env.eosOptions(20*time.Millisecond)...)
+	r := env.start(proc)
+	eventually(t, "the first counts", func() bool { return hasCounts(proc, uniformCounts(keys, 3)) })
+	require.NoError(t, r.stop(t))
+	committed := env.tableContent("counter-table", 2, sarama.ReadCommitted)
+	require.Equal(t, uniformCounts(keys, 3), committed)
+
+	// Aborted: two more per key, then the poison, all in one interval.
+	poisonFails.Store(true)
+	env.emitCounts("clicks", keys, 2, "click")
+	env.emitSync("clicks", new(codec.String), keyOf(0), "poison")
+	proc = env.processor(graph, stores.builder, env.eosOptions(time.Hour)...)
+	r = env.start(proc)
+	err := r.wait(t)
+	require.ErrorIs(t, err, ErrTransactionAborted)
+	var me *MessageError
+	require.ErrorAs(t, err, &me)
+	assert.Equal(t, keyOf(0), me.Key)
+
+	assert.Equal(t, committed, env.tableContent("counter-table", 2, sarama.ReadCommitted), "nothing of the aborted transaction is visible")
+	assert.NotEqual(t, committed, env.tableContent("counter-table", 2, sarama.ReadUncommitted), "the aborted transaction did write")
+	for partition, st := range stores.stores {
+		offset, err := st.GetOffset(0)
+		require.NoError(t, err)
+		assert.Equal(t, int64(table.DirtyOffset), offset, "partition %d's store holds aborted writes: it stays dirty", partition)
+	}
+
+	// Restart: the poison is a click now; every message counted once.
+	poisonFails.Store(false)
+	want := uniformCounts(keys, 5)
+	want[keyOf(0)] = 6
+	proc = env.processor(graph, stores.builder, env.eosOptions(20*time.Millisecond)...)
+	r = env.start(proc)
+	eventually(t, "the counts after the restart", func() bool { return hasCounts(proc, want) })
+	require.NoError(t, r.stop(t))
+	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted))
+}
+
+// The crash test's child process: a counting exactly-once processor on the
+// parent's embedded broker, storing its tables on disk, killed by the parent
+// with SIGKILL.
+const (
+	crashBrokersEnv = "GOKA_EOS_CRASH_BROKERS"
+	crashDirEnv     = "GOKA_EOS_CRASH_DIR"
+	crashInstance   = "crash-1"
+)
+
+func crashProcessorOptions(config *sarama.Config, tmc *TopicManagerConfig, dir string, log Logger) []ProcessorOption {
+	return []ProcessorOption{
+		WithStorageBuilder(storage.DefaultBuilder(dir)),
+		WithTopicManagerBuilder(TopicManagerBuilderWithConfig(config, tmc)),
+		WithConsumerGroupBuilder(ConsumerGroupBuilderWithConfig(config)),
+		WithConsumerSaramaBuilder(SaramaConsumerBuilderWithConfig(config)),
+		WithTransactionalProducerBuilder(TransactionalProducerBuilderWithConfig(config)),
+		WithExactlyOnce(),
+		WithCommitInterval(20 * time.Millisecond),
+		// A stable transactional id: the restart aborts at once the
+		// transaction the killed instance left open.
+		WithGroupInstanceID(crashInstance),
+		WithLogger(log),
+	}
+}
+
+// slowCounter counts, slowly enough for the kill to land mid-stream.
+func slowCounter(ctx Context, msg any) {
+	time.Sleep(time.Millisecond)
+	counter(ctx, msg)
+}
+
+func crashGraph() *GroupGraph {
+	return DefineGroup("counter", Input("clicks", new(codec.String), slowCounter), Persist(new(codec.Int64)))
+}
+
+func TestExactlyOnceCrashChild(t *testing.T) {
+	brokers := os.Getenv(crashBrokersEnv)
+	if brokers == "" {
+		t.Skip("the child of TestExactlyOnceSIGKILLCountsEveryMessageOnce")
+	}
+	env := &procEnv{t: t, brokers: strings.Split(brokers, ",")}
+	env.config, env.tmConfig = testBrokerConfig()
+	proc, err := NewProcessor(env.brokers, crashGraph(), crashProcessorOptions(env.config, env.tmConfig, os.Getenv(crashDirEnv), testLogger{t})...)
+	require.NoError(t, err)
+	require.NoError(t, proc.Run(context.Background())) // until killed
+}
+
+// testBrokerConfig is newProcEnv's configuration.
+func testBrokerConfig() (*sarama.Config, *TopicManagerConfig) {
+	config := DefaultConfig()
+	config.Consumer.Offsets.Initial = sarama.OffsetOldest
+	config.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
+	config.Consumer.MaxWaitTime = 20 * time.Millisecond
+	config.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
+	config.Producer.Flush.Frequency = 5 * time.Millisecond
+	tmc := NewTopicManagerConfig()
+	tmc.Table.Replication = 1
+	tmc.Stream.Replication = 1
+	return config, tmc
+}
+
+// TestExactlyOnceSIGKILLCountsEveryMessageOnce: an exactly-once processor
+// killed with SIGKILL in the middle of its input, with transactions
+// committed and one open, is restarted on the same disk: the restart counts
+// every message exactly once (at-least-once counts those processed since
+// the last commit twice), and the table topic's committed content equals
+// the counts.
+func TestExactlyOnceSIGKILLCountsEveryMessageOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	t.Parallel()
+	env := newProcEnv(t)
+	const keys, perKey = 20, 60
+	env.createTopic("clicks", 2)
+	env.emitCounts("clicks", keys, perKey, "click")
+	want := uniformCounts(keys, perKey)
+	total := env.newestOffset("clicks", 0) + env.newestOffset("clicks", 1)
+	dir := t.TempDir()
+
+	var out bytes.Buffer
+	child := exec.Command(os.Args[0], "-test.run=^TestExactlyOnceCrashChild$", "-test.count=1", "-test.v")
+	child.Env = append(os.Environ(), crashBrokersEnv+"="+strings.Join(env.brokers, ","), crashDirEnv+"="+dir)
+	child.Stdout, child.Stderr = &out, &out
+	require.NoError(t, child.Start())
+	killed := false
+	defer func() {
+		if !killed {
+			_ = child.Process.Kill()
+			_ = child.Wait()
+		}
+		if t.Failed() {
+			t.Logf("child output:\n%s", out.String())
+		}
+	}()
+	admin, err := sarama.NewClusterAdmin(env.brokers, env.config)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, admin.Close()) }()
+	committed := func() int64 {
+		resp, err := admin.ListConsumerGroupOffsets("counter", map[string][]int32{"clicks": {0, 1}})
+		if err != nil {
+			return 0 // the group does not exist yet
+		}
+		var sum int64
+		for p := int32(0); p < 2; p++ {
+			if b := resp.GetBlock("clicks", p); b != nil && b.Err == sarama.ErrNoError && b.Offset > 0 {
+				sum += b.Offset
+			}
+		}
+		return sum
+	}
+	eventually(t, "the child committed a third", func() bool { return committed() >= total/3 })
+	require.NoError(t, child.Process.Kill())
+	_ = child.Wait()
+	killed = true
+	atKill := committed()
+	require.Less(t, atKill, total, "killed before the end")
+	t.Logf("killed with %d of %d input offsets committed", atKill, total)
+
+	proc, err := NewProcessor(env.brokers, crashGraph(), crashProcessorOptions(env.config, env.tmConfig, dir, testLogger{t})...)
+	require.NoError(t, err)
+	r := env.start(proc)
+	eventually(t, "the offsets committed to the end", func() bool { return committed() == total })
+	for key, n := range want {
+		v, err := proc.Get(key)
+		require.NoError(t, err)
+		require.Equal(t, n, v, "key %s counted %d times for %d messages", key, v, n)
+	}
+	require.NoError(t, r.stop(t))
+	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted))
+}
