@@ -111,6 +111,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	}
 	for _, e := range gg.LookupTables() {
 		v, err := NewView(brokers, Table(e.Topic()), e.Codec(),
+			lookupReadCommitted(opts),
 			WithViewLogger(opts.log),
 			WithViewHasher(opts.hasher),
 			WithViewClientID(opts.clientID),

@@ -67,8 +67,9 @@ var ErrDeferCommitExactlyOnce = engine.ErrDeferCommitExactlyOnce
 // Reads: the inputs, and the restores and following of the group table
 // and joins, read with read_committed, so aborted writes are never seen;
 // the transaction markers and aborted records are skipped by the restores'
-// gap checks (proven to hold no committed data). Lookups (views) read as
-// their WithViewReadCommitted says. The library's consumer builders
+// gap checks (proven to hold no committed data). The processor's lookup
+// tables read committed too; a View reads committed with
+// WithViewReadCommitted. The library's consumer builders
 // (DefaultConsumerGroupBuilder, ConsumerGroupBuilderWithConfig,
 // DefaultSaramaConsumerBuilder, SaramaConsumerBuilderWithConfig) set
 // Consumer.IsolationLevel for the processor; a builder of your own must set
@@ -374,4 +375,14 @@ func fenced(err error) error {
 		}
 	}
 	return err
+}
+
+// lookupReadCommitted makes the lookup views of an exactly-once processor
+// read committed, as its other consumers do.
+func lookupReadCommitted(o *poptions) ViewOption {
+	return func(vo *voptions, t Table, c Codec) {
+		if o.exactlyOnce {
+			vo.readCommitted = true
+		}
+	}
 }

@@ -151,6 +151,8 @@ func TestExactlyOnceFailedCallbackAbortsTheTransaction(t *testing.T) {
 
 	assert.Equal(t, committed, env.tableContent("counter-table", 2, sarama.ReadCommitted), "nothing of the aborted transaction is visible")
 	assert.NotEqual(t, committed, env.tableContent("counter-table", 2, sarama.ReadUncommitted), "the aborted transaction did write")
+	assert.Equal(t, committed, env.viewContent("counter-table", keys, WithViewReadCommitted()), "a read_committed view")
+	assert.NotEqual(t, committed, env.viewContent("counter-table", keys), "a read_uncommitted view shows the aborted writes")
 	for partition, st := range stores.stores {
 		offset, err := st.GetOffset(0)
 		require.NoError(t, err)
@@ -298,4 +300,33 @@ func TestExactlyOnceSIGKILLCountsEveryMessageOnce(t *testing.T) {
 	}
 	require.NoError(t, r.stop(t))
 	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted))
+}
+
+// viewContent restores a view of topic and returns the counts of keys
+// keys.
+func (e *procEnv) viewContent(topic Table, keys int, extra ...ViewOption) map[string]int64 {
+	e.t.Helper()
+	v, err := NewView(e.brokers, topic, new(codec.Int64), e.viewOptions(storage.MemoryBuilder(), extra...)...)
+	require.NoError(e.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- v.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(e.t, <-done)
+	}()
+	select {
+	case <-v.WaitRunning():
+	case <-time.After(30 * time.Second):
+		e.t.Fatal("the view did not recover")
+	}
+	content := make(map[string]int64)
+	for k := 0; k < keys; k++ {
+		val, err := v.Get(keyOf(k))
+		require.NoError(e.t, err)
+		if val != nil {
+			content[keyOf(k)] = val.(int64)
+		}
+	}
+	return content
 }

@@ -172,7 +172,7 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			Builder:   v.opts.builders.storage,
 			Consumer:  consumer,
 			Offsets:   tm,
-			GapCheck:  table.GapCheckOf(tm),
+			GapCheck:  v.gapCheck(tm),
 			Update:    tableUpdate(v.opts.updateCallback),
 			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
 			// Follow comes right after Recover and takes its consumer
