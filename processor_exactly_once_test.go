@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/seed-b2c684ed/goka/codec"
 	"github.com/seed-b2c684ed/goka/internal/table"
+	"github.com/seed-b2c684ed/goka/kafkatest"
 	"github.com/seed-b2c684ed/goka/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -176,6 +178,7 @@ func TestExactlyOnceFailedCallbackAbortsTheTransaction(t *testing.T) {
 const (
 	crashBrokersEnv = "GOKA_EOS_CRASH_BROKERS"
 	crashDirEnv     = "GOKA_EOS_CRASH_DIR"
+	crashModeEnv    = "GOKA_EOS_CRASH_MODE"
 	crashInstance   = "crash-1"
 )
 
@@ -208,13 +211,18 @@ func crashGraph() *GroupGraph {
 func TestExactlyOnceCrashChild(t *testing.T) {
 	brokers := os.Getenv(crashBrokersEnv)
 	if brokers == "" {
-		t.Skip("the child of TestExactlyOnceSIGKILLCountsEveryMessageOnce")
+		t.Skip("the child of TestExactlyOnceSIGKILLCountsEveryMessageOnce and TestExactlyOnceZombieIsFenced")
 	}
-	env := &procEnv{t: t, brokers: strings.Split(brokers, ",")}
-	env.config, env.tmConfig = testBrokerConfig()
-	proc, err := NewProcessor(env.brokers, crashGraph(), crashProcessorOptions(env.config, env.tmConfig, os.Getenv(crashDirEnv), testLogger{t})...)
+	config, tmc := testBrokerConfig()
+	graph, opts := crashGraph(), crashProcessorOptions(config, tmc, os.Getenv(crashDirEnv), testLogger{t})
+	if os.Getenv(crashModeEnv) == "zombie" {
+		graph, opts = zombieGraph(), zombieProcessorOptions(config, tmc, testLogger{t})
+	}
+	proc, err := NewProcessor(strings.Split(brokers, ","), graph, opts...)
 	require.NoError(t, err)
-	require.NoError(t, proc.Run(context.Background())) // until killed
+	err = proc.Run(context.Background()) // until killed, or fenced
+	t.Logf("Run returned: %v", err)
+	require.NoError(t, err)
 }
 
 // testBrokerConfig is newProcEnv's configuration.
@@ -329,4 +337,103 @@ func (e *procEnv) viewContent(topic Table, keys int, extra ...ViewOption) map[st
 		}
 	}
 	return content
+}
+
+// zombieGraph counts in thousands, so that anything of the zombie's that
+// became visible would show.
+func zombieGraph() *GroupGraph {
+	return DefineGroup("counter", Input("clicks", new(codec.String), func(ctx Context, msg any) {
+		var n int64
+		if v := ctx.Value(); v != nil {
+			n = v.(int64)
+		}
+		ctx.SetValue(n + 1000)
+	}), Persist(new(codec.Int64)))
+}
+
+// zombieProcessorOptions: a dynamic member whose transaction stays open
+// (it never commits by itself), evicted soon after it stops heartbeating.
+func zombieProcessorOptions(config *sarama.Config, tmc *TopicManagerConfig, log Logger) []ProcessorOption {
+	config.Consumer.Group.Session.Timeout = 2 * time.Second
+	config.Consumer.Group.Rebalance.Timeout = 3 * time.Second
+	config.Producer.Transaction.Timeout = time.Minute
+	return []ProcessorOption{
+		WithStorageBuilder(storage.MemoryBuilder()),
+		WithTopicManagerBuilder(TopicManagerBuilderWithConfig(config, tmc)),
+		WithConsumerGroupBuilder(ConsumerGroupBuilderWithConfig(config)),
+		WithConsumerSaramaBuilder(SaramaConsumerBuilderWithConfig(config)),
+		WithTransactionalProducerBuilder(TransactionalProducerBuilderWithConfig(config)),
+		WithExactlyOnce(),
+		WithCommitInterval(time.Hour),
+		WithPartitionStopTimeout(2 * time.Second),
+		WithLogger(log),
+	}
+}
+
+// TestExactlyOnceZombieIsFenced: an instance paused (SIGSTOP) with its
+// transaction open, long enough for the group to give its partitions to
+// another, then resumed, tries to commit: the broker refuses its offsets
+// (its generation is gone), its transaction is aborted, nothing it wrote is
+// visible to read_committed readers, and its Run returns an error saying it
+// was fenced. The new owner counts every message once.
+func TestExactlyOnceZombieIsFenced(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process")
+	}
+	t.Parallel()
+	env := newProcEnv(t)
+	// A fresh broker whose groups take a 2 s session timeout.
+	cluster, err := kafkatest.NewCluster(kafkatest.WithBrokerConfig("group.min.session.timeout.ms", "1000"))
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+	env.cluster, env.brokers = cluster, cluster.Addrs()
+	const keys, perKey = 20, 10
+	env.createTopic("clicks", 2)
+	env.emitCounts("clicks", keys, perKey, "click")
+	want := uniformCounts(keys, perKey)
+
+	var out bytes.Buffer
+	zombie := exec.Command(os.Args[0], "-test.run=^TestExactlyOnceCrashChild$", "-test.count=1", "-test.v")
+	zombie.Env = append(os.Environ(), crashBrokersEnv+"="+strings.Join(env.brokers, ","), crashModeEnv+"=zombie")
+	zombie.Stdout, zombie.Stderr = &out, &out
+	require.NoError(t, zombie.Start())
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = zombie.Wait(); close(exited) }()
+	defer func() {
+		_ = zombie.Process.Kill()
+		<-exited
+		if t.Failed() {
+			t.Logf("zombie output:\n%s", out.String())
+		}
+	}()
+	eventually(t, "the zombie's writes sent in its open transaction", func() bool {
+		return env.newestOffset("counter-table", 0)+env.newestOffset("counter-table", 1) >= keys*perKey
+	})
+	require.NoError(t, zombie.Process.Signal(syscall.SIGSTOP))
+
+	assigned := make(chan int, 10)
+	proc := env.processor(countingGraph(), storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond,
+		WithRebalanceCallback(func(a Assignment) { assigned <- len(a) }))...)
+	r := env.start(proc)
+	for n := 0; n != 2; {
+		select {
+		case n = <-assigned:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the new instance never got both partitions")
+		}
+	}
+	require.NoError(t, zombie.Process.Signal(syscall.SIGCONT))
+	select {
+	case <-exited:
+		require.Error(t, exitErr, "the zombie's Run failed")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the zombie did not end")
+	}
+	assert.Contains(t, out.String(), ErrFenced.Error())
+	assert.Contains(t, out.String(), ErrTransactionAborted.Error())
+
+	eventually(t, "the new owner's counts", func() bool { return hasCounts(proc, want) })
+	require.NoError(t, r.stop(t))
+	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted), "nothing of the zombie is visible")
 }
