@@ -80,6 +80,8 @@ type counterGroup struct {
 	// sessionTimeout, if set, replaces the scenarios' session timeout
 	// (-session-timeout).
 	sessionTimeout time.Duration
+	// exactlyOnce runs the instances with -exactly-once.
+	exactlyOnce bool
 }
 
 func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
@@ -149,6 +151,9 @@ func (g *counterGroup) start(name string) *instance {
 	}
 	if g.sessionTimeout > 0 {
 		args = append(args, "-session-timeout", g.sessionTimeout.String())
+	}
+	if g.exactlyOnce {
+		args = append(args, "-exactly-once")
 	}
 	inst.cmd = exec.Command(g.bin, args...)
 	inst.cmd.Stdout = inst

@@ -18,7 +18,8 @@
 // the library's own producer defaults (systemtest.ClusterConfig). With
 // -instance-id it is a static member of its group (goka.WithGroupInstanceID);
 // -session-timeout replaces the scenarios' short session timeout, for a
-// static member the longest restart that moves no partition.
+// static member the longest restart that moves no partition. With
+// -exactly-once it processes exactly once (goka.WithExactlyOnce).
 package main
 
 import (
@@ -59,6 +60,7 @@ func run() int {
 	cluster := flag.Bool("cluster", false, "replicated tables and the library's producer defaults, for the three-broker cluster")
 	instanceID := flag.String("instance-id", "", "group instance id: a static member of the group")
 	sessionTimeout := flag.Duration("session-timeout", 0, "consumer group session timeout instead of the scenarios' default")
+	exactlyOnce := flag.Bool("exactly-once", false, "exactly-once processing (goka.WithExactlyOnce)")
 	flag.Parse()
 	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
@@ -91,6 +93,9 @@ func run() int {
 	)
 	if *instanceID != "" {
 		opts = append(opts, goka.WithGroupInstanceID(*instanceID))
+	}
+	if *exactlyOnce {
+		opts = append(opts, goka.WithExactlyOnce(), goka.WithTransactionalProducerBuilder(goka.TransactionalProducerBuilderWithConfig(cfg)))
 	}
 	proc, err := goka.NewProcessor(strings.Split(*brokers, ","), gg, opts...)
 	if err != nil {
