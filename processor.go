@@ -225,8 +225,10 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Consumer:  p.consumer,
 		Offsets:   p.tmgr,
 		GapCheck:  p.gapCheck(),
-		Update:    tableUpdate(cb),
-		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
+		// Zero (the default) unless the restore reads committed.
+		IdleTimeout: gapIdleTimeout(p.opts.exactlyOnce),
+		Update:      tableUpdate(cb),
+		Logf:        p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 		// Shared by every table partition of the processor and its lookups.
 		RestoreLimit: p.bounds.restores,
 		// A table followed after its restore takes the restoring consumer

@@ -386,3 +386,21 @@ func lookupReadCommitted(o *poptions) ViewOption {
 		}
 	}
 }
+
+// readCommittedIdleTimeout is how long a read_committed restore waits
+// without a record before its gap check looks at the offsets it misses. A
+// table written in transactions ends with a transaction marker, which no
+// consumer delivers, so every restore of one ends in such a gap: the
+// default wait (table.DefaultIdleTimeout, 5 s, for a gap that is rare
+// without transactions) would add itself to every restore, every
+// rebalance and every restart. The check is one fetch.
+const readCommittedIdleTimeout = 250 * time.Millisecond
+
+// gapIdleTimeout is the restore's idle timeout: readCommittedIdleTimeout
+// when it reads committed, else the table's default (zero).
+func gapIdleTimeout(readCommitted bool) time.Duration {
+	if readCommitted {
+		return readCommittedIdleTimeout
+	}
+	return 0
+}

@@ -173,8 +173,10 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			Consumer:  consumer,
 			Offsets:   tm,
 			GapCheck:  v.gapCheck(tm),
-			Update:    tableUpdate(v.opts.updateCallback),
-			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
+			// Zero (the default) unless the view reads committed.
+			IdleTimeout: gapIdleTimeout(v.opts.readCommitted),
+			Update:      tableUpdate(v.opts.updateCallback),
+			Logf:        v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
 			// Follow comes right after Recover and takes its consumer
 			// over: reads are fresh from the moment the view recovered.
 			KeepConsumer: true,
