@@ -202,15 +202,29 @@ func (t *Transactor) reopen() {
 // deadline for the callbacks running. A transaction that cannot commit is
 // aborted; the error, wrapping ErrTxnAborted, also stops the processor.
 func (t *Transactor) Commit(deadline time.Time) error {
+	_, err := t.commit(deadline, true)
+	return err
+}
+
+// commit commits as Commit does; a callback still running at deadline
+// aborts the transaction when mustCommit is set, and otherwise leaves it
+// open for a later commit (committed is then false).
+func (t *Transactor) commit(deadline time.Time, mustCommit bool) (committed bool, err error) {
 	t.commitMu.Lock()
 	defer t.commitMu.Unlock()
 	if !t.close(deadline) {
 		t.reopen()
-		err := t.abort(errors.New("a callback did not return before the commit's deadline"))
-		return err
+		if !mustCommit {
+			return false, nil
+		}
+		return false, t.abort(errors.New("a callback did not return before the commit's deadline"))
 	}
 	defer t.reopen()
+	return true, t.commitOpen()
+}
 
+// commitOpen commits the open transaction, the gate closed.
+func (t *Transactor) commitOpen() error {
 	t.mu.Lock()
 	failed, open, meta := t.err, t.open, t.meta
 	offsets := t.takeOffsetsLocked()
@@ -314,9 +328,11 @@ func (t *Transactor) Run(ctx context.Context) {
 			return
 		case <-ticker.C:
 		}
-		// A callback gets the interval to return before the commit gives
-		// up on it, at least a second.
-		if err := t.Commit(time.Now().Add(max(t.interval, time.Second) * 10)); err != nil {
+		// The gate stays closed, every partition waiting, until the
+		// running callbacks return: a callback slower than the interval
+		// (at least 100 ms) leaves the transaction to the next tick
+		// instead, so the others go on meanwhile.
+		if _, err := t.commit(time.Now().Add(max(t.interval, 100*time.Millisecond)), false); err != nil {
 			return
 		}
 	}
