@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,6 +115,48 @@ func TestScaleOutAndInExactlyOnce(t *testing.T) {
 
 	v := compareCounts(readCommittedTable(t, c.brokers, tableOf(g.group)), acked)
 	t.Logf("summary: scale 1->3->1, exactly once: %s; processed a=%d b=%d c=%d", v, a.processedNow(), b.processedNow(), cc.processedNow())
+	require.Len(t, acked, loadKeys)
+	v.requireExact(t)
+}
+
+// TestZombieFencedExactlyOnce pauses one of two exactly-once counter
+// processes (SIGSTOP) under load, with its transaction open, until the
+// group has given its partitions to the other, then resumes it (SIGCONT):
+// the broker refuses its commit, since its generation is gone, and its Run
+// ends with an error saying it was fenced. Nothing it wrote since its last
+// commit is visible: the counts read with read_committed are exact.
+func TestZombieFencedExactlyOnce(t *testing.T) {
+	c := newCluster(t)
+	g := newCounterGroup(t, c, loadPartitions)
+	g.exactlyOnce = true
+
+	a, b := g.start("a"), g.start("b")
+	g.waitAssigned(t, a, b)
+	ld := startLoad(t, c.brokers, g.input, loadKeys, loadPerTick, loadEvery)
+	b.waitProcessed(t, 300)
+
+	require.NoError(t, b.cmd.Process.Signal(syscall.SIGSTOP))
+	paused := time.Now()
+	g.waitAssigned(t, a)
+	takeover := time.Since(paused)
+	require.NoError(t, b.cmd.Process.Signal(syscall.SIGCONT))
+	select {
+	case <-b.exited:
+	case <-time.After(stopDeadline):
+		t.Fatalf("the resumed zombie did not end within %s", stopDeadline)
+	}
+	_, _, failed := b.state()
+	require.Contains(t, failed, goka.ErrFenced.Error(), "the zombie's Run says it was fenced")
+	require.Contains(t, failed, goka.ErrTransactionAborted.Error())
+
+	ld.waitMore(t, 500)
+	acked, sendFailed := ld.finish(t)
+	require.Empty(t, sendFailed, "sends failed on a healthy broker")
+	c.waitConsumed(g.group, g.input, g.partitions)
+	a.terminate(t)
+
+	v := compareCounts(readCommittedTable(t, c.brokers, tableOf(g.group)), acked)
+	t.Logf("summary: zombie paused %s until the other took over, then fenced (%q): %s", takeover.Round(time.Millisecond), failed, v)
 	require.Len(t, acked, loadKeys)
 	v.requireExact(t)
 }
