@@ -437,3 +437,20 @@ func TestExactlyOnceZombieIsFenced(t *testing.T) {
 	require.NoError(t, r.stop(t))
 	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted), "nothing of the zombie is visible")
 }
+
+// TestExactlyOnceRefusesDeferCommit: a message's offset commits in the
+// transaction of its writes and cannot wait for something outside Kafka,
+// so DeferCommit fails the callback with a clear error.
+func TestExactlyOnceRefusesDeferCommit(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 1)
+	env.emitSync("clicks", new(codec.String), "key", "click")
+	graph := DefineGroup("deferrer", Input("clicks", new(codec.String), func(ctx Context, msg any) {
+		ctx.DeferCommit()(nil)
+	}))
+	r := env.start(env.processor(graph, storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond)...))
+	err := r.wait(t)
+	require.ErrorIs(t, err, ErrDeferCommitExactlyOnce)
+	require.ErrorIs(t, err, ErrTransactionAborted)
+}
