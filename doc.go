@@ -179,7 +179,14 @@ A callback that panics or calls Context.Fail, a message that cannot be
 decoded, an emit that Kafka refuses, and a deferred commit released with an
 error all stop the processor: Run returns an error that names the topic,
 partition, offset and key of the message, and no offset is committed past it.
-Restarting the processor processes that message again. Every call into user
+Restarting the processor processes that message again. An error policy
+(WithErrorPolicy, WithInputErrorPolicy) changes that for the first three,
+which belong to the message: RetryOnError calls the callback again after a
+backoff, SkipOnError logs, counts and commits past the message, and
+DeadLetterOnError writes it with headers saying why to <group>-dlq and
+commits past it once that write is acknowledged; a failed attempt leaves
+nothing behind, and the messages around it keep their order (see
+ErrorPolicy). Every call into user
 code (codecs, hashers, callbacks, update callbacks, visitors, rebalance
 callbacks, context wrappers) turns a panic into an error that carries the
 panic's value and the user's stack frames: a codec or hasher panicking on a

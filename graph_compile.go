@@ -45,12 +45,23 @@ func compileGraph(gg *GroupGraph, opts *poptions) (*compiledGraph, error) {
 		Subscribed: gg.streamTopics(),
 		Env:        g,
 	}
+	policies, err := opts.routePolicies(gg)
+	if err != nil {
+		return nil, err
+	}
 	wrap := opts.contextWrapper
+	deadLetters := make(map[string]bool)
 	route := func(e *topicEdge) engine.Route {
 		codec, cb := e.codec, e.cb
+		policy := policies[e.topic].compile(gg.Group())
+		if t := policy.DeadLetterTopic; t != "" && !deadLetters[t] {
+			deadLetters[t] = true
+			plan.DeadLetters = append(plan.DeadLetters, t)
+		}
 		return engine.Route{
 			Decode: func(data []byte) (any, error) { return safeDecode(codec, data) },
 			Handle: func(m *engine.Message, value any) { cb(wrap((*messageContext)(m)), value) },
+			Policy: policy,
 		}
 	}
 	for _, e := range gg.inputs {

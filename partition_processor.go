@@ -10,7 +10,9 @@ import (
 // MessageError is the error a processor stops with when a message fails: its
 // callback panicked or called Fail, it could not be decoded, or something it
 // emitted or wrote was refused. The message and everything after it in its
-// partition are not committed, so a restart processes them again. It names
+// partition are not committed, so a restart processes them again. An error
+// policy other than StopOnError keeps a message that failed to decode or
+// whose callback failed from stopping the processor (see ErrorPolicy). It names
 // the message (Topic, Partition, Offset, Key) and wraps the cause (Err).
 type MessageError = engine.MessageError
 
@@ -78,7 +80,10 @@ func partitionStats(p *engine.Partition) *PartitionProcStats {
 		stats.Joined[topic] = newTableStats(t, mode)
 	}
 	for topic, in := range s.Input {
-		stats.Input[topic] = &InputStats{Count: in.Count, Bytes: in.Bytes, OffsetLag: in.OffsetLag, LastOffset: in.LastOffset, Delay: in.Delay}
+		stats.Input[topic] = &InputStats{
+			Count: in.Count, Bytes: in.Bytes, OffsetLag: in.OffsetLag, LastOffset: in.LastOffset, Delay: in.Delay,
+			Retried: in.Retried, Skipped: in.Skipped, DeadLettered: in.DeadLettered,
+		}
 	}
 	for topic, out := range s.Output {
 		stats.Output[topic] = &OutputStats{Count: out.Count, Bytes: out.Bytes}

@@ -68,9 +68,9 @@ type Processor struct {
 
 // NewProcessor validates the graph, applies the options, compiles the graph
 // for its partitions, checks that the inputs and joins are co-partitioned,
-// creates the loop and group-table topics when they are missing (and refuses
-// a group table whose partition count differs from the inputs'), and builds
-// the views of the lookup tables.
+// creates the loop, group-table and dead-letter topics when they are missing
+// (and refuses a group table whose partition count differs from the
+// inputs'), and builds the views of the lookup tables.
 func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) (*Processor, error) {
 	if gg == nil {
 		return nil, errors.New("goka: NewProcessor: the group graph is nil")
@@ -129,7 +129,8 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	return p, nil
 }
 
-// prepareTopics checks co-partitioning and creates the loop and table topics.
+// prepareTopics checks co-partitioning and creates the loop, table and
+// dead-letter topics.
 func (p *Processor) prepareTopics() error {
 	tm, err := p.opts.builders.topicmgr(p.brokers)
 	if err != nil {
@@ -157,6 +158,9 @@ func (p *Processor) prepareTopics() error {
 		if err := p.checkCompacted(tm, gt.Topic()); err != nil {
 			return fmt.Errorf("processor %q: %w", p.graph.Group(), err)
 		}
+	}
+	if err := p.ensureDeadLetterTopics(tm, npar); err != nil {
+		return err
 	}
 	// goka accepts a loop or table with another partition count and then
 	// reads keys from the wrong partitions; we refuse to start.

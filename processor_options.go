@@ -95,6 +95,10 @@ type poptions struct {
 	groupRetryTimeout time.Duration
 	// metrics is where the processor registers its collectors; nil: none.
 	metrics prometheus.Registerer
+	// errorPolicy is every input's error policy but those in
+	// inputErrorPolicies (error_policy.go).
+	errorPolicy        ErrorPolicy
+	inputErrorPolicies map[Stream]ErrorPolicy
 	// memory bounds the row cache, the restores and the deferred commits
 	// (processor_options_memory.go).
 	memory memoryOptions
@@ -223,6 +227,11 @@ func WithLogger(l Logger) ProcessorOption {
 //     has not been released, 0 when none (see WithDeferredCommitWarning).
 //   - goka_processor_row_cache_bytes (gauge, group): what the row cache of
 //     the processor's partitions holds (see WithRowCacheBytes).
+//   - goka_processor_message_retries_total,
+//     goka_processor_messages_skipped_total and
+//     goka_processor_messages_dead_lettered_total (counters, by input
+//     topic): what the error policies did with failed messages (see
+//     ErrorPolicy); a dead letter counts once Kafka acknowledged it.
 //   - goka_processor_offset_resets_total (counter): claimed input partitions
 //     whose committed offset was out of the topic's range (below the oldest
 //     offset: retention deleted records the group had not processed; past the

@@ -45,6 +45,13 @@ type InputStats struct {
 	OffsetLag  int64
 	LastOffset int64
 	Delay      time.Duration
+	// Retried, Skipped and DeadLettered count what the input's error
+	// policy did with failed messages (see ErrorPolicy): the calls it
+	// retried, the messages it skipped and those it wrote to the
+	// dead-letter topic. Zero in a table's stats.
+	Retried      uint
+	Skipped      uint
+	DeadLettered uint
 }
 
 // OutputStats counts what a partition produced to one topic.

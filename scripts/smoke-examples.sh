@@ -164,6 +164,14 @@ smoke 10-visit "-duration 5s" \
 	'^reset: visited [1-9][0-9]* keys' \
 	'^counts after reset: '
 
+# The CHF order dead-lettered by v1 (the orders after it summed), replayed
+# and summed by v2.
+smoke 11-dead-letters "" \
+	'^v1 totals: alice=15\.50 bob=8\.00 carol=5\.00 \(retried 2, dead-lettered 1\)$' \
+	'^dead letter example-order-totals-dlq/0@0: key=carol value=\{"amount":2000,"currency":"CHF"\} error="no exchange rate for CHF" from example-orders/0@2 after 3 attempt\(s\)$' \
+	'^replayed 1 dead letter\(s\) to example-orders$' \
+	'^v2 totals: alice=15\.50 bob=8\.00 carol=26\.40 '
+
 echo "== $((SECONDS - began))s in all"
 if [[ ${#failures[@]} -gt 0 ]]; then
 	echo "${#failures[@]} example run(s) failed:"

@@ -14,10 +14,16 @@
 //	Partition.run           the partition's goroutine, the only one that
 //	                        processes its messages and visits, one at a time
 //	Partition.process       counts it, looks its Route up in the Plan,
-//	                        decodes it, starts its commit ticket
+//	                        starts its commit ticket
+//	Partition.attempt       decodes it into a new Message of the ticket
 //	Partition.call          Route.Handle: the API's callback with the
 //	                        Message as its Context; SetValue, Emit and
 //	                        Loopback are held (Message.hold)
+//	Partition.retry,        a failed decode or callback: the route's
+//	Partition.giveUp        ErrorPolicy retries it (a new attempt, after a
+//	                        wait), or skips it, or sends its dead letter
+//	                        (whose acknowledgement completes it), or fails
+//	                        the partition
 //	Message.release         the callback returned: the row goes to the row
 //	                        cache, the held writes to the Producer
 //	Message.finish          each acknowledgement (and DeferCommit release)
@@ -61,8 +67,14 @@
 // messages.
 //
 // A failure is any error that ends a partition: a message that fails (its
-// callback panics or calls Fail, a write it made is refused), a visit that
-// fails, a follower that cannot go on. Whatever goroutine meets it calls
+// callback panics or calls Fail, it cannot be decoded, a write it made is
+// refused), a visit that fails, a follower that cannot go on. A route's
+// ErrorPolicy may keep the first three from failing the partition (see
+// error_policy.go): a failed attempt's held writes are dropped, so a retry
+// reads the committed row and a skipped or dead-lettered message leaves
+// nothing; what is not the message's own fault (a refused write, the local
+// table, a dead letter Kafka refuses) fails the partition under every
+// policy. Whatever goroutine meets it calls
 // Partition.fail, which records the first error (an atomic compare and
 // swap, so a failure after the stop, a write refused while Stop waits for
 // it, counts too), cancels the context and tells the processor, which

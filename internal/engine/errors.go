@@ -10,7 +10,9 @@ import (
 // MessageError is the error a processor stops with when a message fails: its
 // callback panicked or called Fail, it could not be decoded, or something it
 // emitted or wrote was refused. The message and everything after it in its
-// partition are not committed, so a restart processes them again.
+// partition are not committed, so a restart processes them again. An error
+// policy other than StopOnError keeps a message that failed to decode or
+// whose callback failed from stopping the processor (see ErrorPolicy).
 type MessageError struct {
 	Topic     string
 	Partition int32

@@ -73,8 +73,10 @@ func (m *Message) release() error {
 	return nil
 }
 
-// discard ends a callback that failed: nothing it wrote is applied or sent.
+// discard ends a callback that failed: nothing it wrote is applied or sent,
+// nor anything a goroutine it started writes later.
 func (m *Message) discard() {
+	m.dropped.Store(true)
 	m.endCallback()
 	clear(m.p.held)
 	m.p.held = m.p.held[:0]

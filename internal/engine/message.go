@@ -41,7 +41,11 @@ type Message struct {
 	wroteTable bool
 	tableValue []byte
 	settled    atomic.Bool
-	ticket     commit.Ticket
+	// dropped is set when the callback failed (or was abandoned): a write
+	// after that, from a goroutine it started, is dropped like the writes
+	// it held.
+	dropped atomic.Bool
+	ticket  commit.Ticket
 }
 
 // abort is what Fail panics with, so the partition can tell a deliberate
@@ -121,7 +125,7 @@ func (m *Message) JoinGet(topic string) (data []byte, ok bool, err error) {
 // returns. After the callback returned (a goroutine it started) it is
 // applied and sent at once. The group must be stateful.
 func (m *Message) WriteTable(data []byte, headers map[string][]byte) {
-	if m.hold(heldWrite{topic: m.p.plan.Table, key: m.key, data: data, headers: headers, table: true}) {
+	if m.hold(heldWrite{topic: m.p.plan.Table, key: m.key, data: data, headers: headers, table: true}) || m.dropped.Load() {
 		return
 	}
 	if m.p.cfg.Txn != nil {
@@ -166,7 +170,7 @@ func (m *Message) writeTable(data []byte, headers map[string][]byte) {
 // Send holds an emit or loopback until the callback returns; after that it
 // sends at once. The API layer checked the topic and encoded the value.
 func (m *Message) Send(topic, key string, data []byte, headers map[string][]byte) {
-	if m.hold(heldWrite{topic: topic, key: key, data: data, headers: headers}) {
+	if m.hold(heldWrite{topic: topic, key: key, data: data, headers: headers}) || m.dropped.Load() {
 		return
 	}
 	if m.p.cfg.Txn != nil {

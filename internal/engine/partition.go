@@ -399,7 +399,9 @@ func (p *Partition) tracker(topic string) *commit.Tracker {
 }
 
 // process handles one message: decode it, call its callback, and let its
-// completion commit it.
+// completion commit it. A decoding or a callback that fails goes to the
+// route's error policy (see error_policy.go), which retries it, gives it up
+// in its place or stops the partition.
 func (p *Partition) process(msg *sarama.ConsumerMessage) error {
 	tracker := p.tracker(msg.Topic)
 	p.countInput(msg)
@@ -414,40 +416,28 @@ func (p *Partition) process(msg *sarama.ConsumerMessage) error {
 	if !ok {
 		return p.messageError(msg, fmt.Errorf("no callback for topic %s", msg.Topic))
 	}
-	var value any
-	if msg.Value != nil || p.cfg.NilHandling == NilDecode {
-		var err error
-		if value, err = route.Decode(msg.Value); err != nil {
-			return p.messageError(msg, fmt.Errorf("decoding the message: %w", err))
+	ticket := tracker.Start(msg.Offset)
+	p.inflight.add()
+	m, err := p.attempt(msg, tracker, ticket, &route)
+	if err != nil && route.Policy.Retries > 0 {
+		if m, err = p.retry(m, &route, err); m == nil {
+			// The partition stopped during a retry's wait: the message
+			// stays uncommitted, for the next owner.
+			p.inflight.done()
+			return nil
 		}
 	}
-
-	m := &Message{
-		p:         p,
-		msg:       msg,
-		tracker:   tracker,
-		topic:     msg.Topic,
-		key:       string(msg.Key),
-		offset:    msg.Offset,
-		timestamp: msg.Timestamp,
-		ticket:    tracker.Start(msg.Offset),
+	if err != nil {
+		return p.giveUp(m, &route.Policy, err)
 	}
-	m.pending.Store(1)
-	p.inflight.add()
-	begin := p.metrics.Begin()
-	err := p.call(m, route.Handle, value)
-	p.metrics.CallbackDone(msg.Topic, begin)
-	if err == nil && p.abandoned.Load() {
+	if p.abandoned.Load() {
 		// The partition's stop gave up on this callback: its message is
 		// not committed and the next owner processes it again, so what it
 		// wrote is dropped rather than sent a second time.
 		m.discard()
 		return nil
 	}
-	if err == nil {
-		err = m.release()
-	}
-	if err != nil {
+	if err := m.release(); err != nil {
 		m.finish(err)
 		return p.messageError(msg, err)
 	}
@@ -463,6 +453,35 @@ func (p *Partition) process(msg *sarama.ConsumerMessage) error {
 	}
 	m.finish(nil)
 	return nil
+}
+
+// attempt decodes a message and calls its callback once, as a new Message
+// of the message's commit ticket: an attempt before it that failed left
+// nothing in it (see Partition.call).
+func (p *Partition) attempt(msg *sarama.ConsumerMessage, tracker *commit.Tracker, ticket commit.Ticket, route *Route) (*Message, error) {
+	m := &Message{
+		p:         p,
+		msg:       msg,
+		tracker:   tracker,
+		topic:     msg.Topic,
+		key:       string(msg.Key),
+		offset:    msg.Offset,
+		timestamp: msg.Timestamp,
+		ticket:    ticket,
+	}
+	m.pending.Store(1)
+	var value any
+	if msg.Value != nil || p.cfg.NilHandling == NilDecode {
+		var err error
+		if value, err = route.Decode(msg.Value); err != nil {
+			m.returned.Store(true) // no callback runs
+			return m, fmt.Errorf("decoding the message: %w", err)
+		}
+	}
+	begin := p.metrics.Begin()
+	err := p.call(m, route.Handle, value)
+	p.metrics.CallbackDone(msg.Topic, begin)
+	return m, err
 }
 
 // settle ends a message or a visit once, when everything it waited for

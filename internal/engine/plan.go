@@ -22,6 +22,8 @@ type Plan struct {
 	Inputs []string
 	// Outputs are the output topics.
 	Outputs []string
+	// DeadLetters are the dead-letter topics of the routes' policies.
+	DeadLetters []string
 	// Subscribed are the topics the consumer group subscribes to (the
 	// inputs and the loop), sorted.
 	Subscribed []string
@@ -38,6 +40,8 @@ type Route struct {
 	// Handle calls the user's callback. A panic in it fails the message;
 	// Message.Fail panics to end the callback early.
 	Handle Handler
+	// Policy says what happens when Decode or Handle fails.
+	Policy ErrorPolicy
 }
 
 // Handler runs a user callback for a message (or a visited key).

@@ -61,6 +61,10 @@ type InputStats struct {
 	OffsetLag  int64
 	LastOffset int64
 	Delay      time.Duration
+	// What the error policy did (see ErrorPolicy).
+	Retried      uint
+	Skipped      uint
+	DeadLettered uint
 }
 
 // OutputStats count the records sent to one topic.
@@ -168,10 +172,12 @@ func (p *Partition) inputTopics() []string {
 	return topics
 }
 
-// outputTopics are the topics the partition's callbacks may write to.
+// outputTopics are the topics the partition's callbacks and its error
+// policies may write to.
 func (p *Partition) outputTopics() []string {
-	topics := make([]string, 0, len(p.plan.Outputs)+2)
+	topics := make([]string, 0, len(p.plan.Outputs)+len(p.plan.DeadLetters)+2)
 	topics = append(topics, p.plan.Outputs...)
+	topics = append(topics, p.plan.DeadLetters...)
 	if p.plan.Loop != "" {
 		topics = append(topics, p.plan.Loop)
 	}

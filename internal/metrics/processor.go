@@ -37,6 +37,9 @@ type processorSet struct {
 	rebalances    *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	offsetResets  *prometheus.CounterVec
+	retried       *prometheus.CounterVec
+	skipped       *prometheus.CounterVec
+	deadLettered  *prometheus.CounterVec
 	state         *processorCollector
 }
 
@@ -73,10 +76,22 @@ func registerProcessorSet(reg prometheus.Registerer) (*processorSet, error) {
 			Help: "Errors of a processor by kind: processing, emit, setup, table.",
 		}, []string{labelGroup, labelKind}),
 		offsetResets: newOffsetResets(),
-		state:        newProcessorCollector(),
+		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goka_processor_message_retries_total",
+			Help: "Callback calls retried by the error policy of an input topic after a message failed.",
+		}, gtp),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goka_processor_messages_skipped_total",
+			Help: "Failed messages of an input topic that its error policy skipped.",
+		}, gtp),
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "goka_processor_messages_dead_lettered_total",
+			Help: "Failed messages of an input topic that its error policy wrote to the dead-letter topic (counted once acknowledged).",
+		}, gtp),
+		state: newProcessorCollector(),
 	}
 	var err error
-	for _, v := range []**prometheus.CounterVec{&s.consumed, &s.consumedBytes, &s.emitted, &s.emittedBytes, &s.rebalances, &s.errors, &s.offsetResets} {
+	for _, v := range []**prometheus.CounterVec{&s.consumed, &s.consumedBytes, &s.emitted, &s.emittedBytes, &s.rebalances, &s.errors, &s.offsetResets, &s.retried, &s.skipped, &s.deadLettered} {
 		if *v, err = register(reg, *v); err != nil {
 			return nil, err
 		}
@@ -181,6 +196,9 @@ func (m *Processor) input(topic, partition string) *inputMetrics {
 		messages: m.set.consumed.WithLabelValues(m.group, topic, partition),
 		bytes:    m.set.consumedBytes.WithLabelValues(m.group, topic, partition),
 		callback: m.set.callback.WithLabelValues(m.group, topic),
+		retried:  m.set.retried.WithLabelValues(m.group, topic, partition),
+		skipped:  m.set.skipped.WithLabelValues(m.group, topic, partition),
+		dead:     m.set.deadLettered.WithLabelValues(m.group, topic, partition),
 	}
 }
 
@@ -194,6 +212,8 @@ func (m *Processor) output(topic, partition string) *outputMetrics {
 type inputMetrics struct {
 	messages, bytes prometheus.Counter
 	callback        prometheus.Observer
+	// What the input's error policy did (see Partition.Retried).
+	retried, skipped, dead prometheus.Counter
 }
 
 type outputMetrics struct {
@@ -235,6 +255,40 @@ func (p *Partition) Emitted(topic string, n int) {
 	}
 	out.messages.Inc()
 	out.bytes.Add(float64(n))
+}
+
+// Retried counts a callback call the error policy of topic retried.
+func (p *Partition) Retried(topic string) {
+	if in := p.in(topic); in != nil {
+		in.retried.Inc()
+	}
+}
+
+// Skipped counts a message of topic the error policy skipped.
+func (p *Partition) Skipped(topic string) {
+	if in := p.in(topic); in != nil {
+		in.skipped.Inc()
+	}
+}
+
+// DeadLettered counts a message of topic the error policy wrote to the
+// dead-letter topic.
+func (p *Partition) DeadLettered(topic string) {
+	if in := p.in(topic); in != nil {
+		in.dead.Inc()
+	}
+}
+
+// in returns the metrics of an input topic; nil when metrics are off.
+func (p *Partition) in(topic string) *inputMetrics {
+	if p == nil {
+		return nil
+	}
+	in, ok := p.inputs[topic]
+	if !ok {
+		in = p.m.input(topic, p.label)
+	}
+	return in
 }
 
 // Error counts an error of kind for the partition's processor.
