@@ -454,3 +454,76 @@ func TestExactlyOnceRefusesDeferCommit(t *testing.T) {
 	require.ErrorIs(t, err, ErrDeferCommitExactlyOnce)
 	require.ErrorIs(t, err, ErrTransactionAborted)
 }
+
+// TestExactlyOnceStopDuringRetriesLeavesTheMessageUncommitted: a message
+// whose retries a stop interrupts is not committed by the stop's
+// transaction (its offset stays before it), while the messages before it
+// are.
+func TestExactlyOnceStopDuringRetriesLeavesTheMessageUncommitted(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 1)
+	env.emitCounts("clicks", 3, 1, "click")
+	env.emitSync("clicks", new(codec.String), "key-bad", "bad")
+	bad := env.newestOffset("clicks", 0) - 1
+	var failing atomic.Int64
+	graph := DefineGroup("retrier", Input("clicks", new(codec.String), func(ctx Context, msg any) {
+		if msg.(string) == "bad" {
+			failing.Add(1)
+			ctx.Fail(errors.New("bad message"))
+		}
+		counter(ctx, msg)
+	}), Persist(new(codec.Int64)))
+	proc := env.processor(graph, storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond,
+		WithErrorPolicy(RetryOnError(1000, 20*time.Millisecond, SkipOnError())))...)
+	r := env.start(proc)
+	eventually(t, "the bad message retried", func() bool { return failing.Load() >= 3 })
+	require.NoError(t, r.stop(t))
+	assert.Equal(t, bad, env.committed("retrier", "clicks", 0), "committed up to the bad message, not past it")
+}
+
+// TestExactlyOnceDeadLetterJoinsTheTransaction: a dead letter is written
+// in the transaction that commits past its message.
+func TestExactlyOnceDeadLetterJoinsTheTransaction(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 1)
+	env.emitSync("clicks", new(codec.String), "key-bad", "bad")
+	graph := DefineGroup("dlq", Input("clicks", new(codec.String), func(ctx Context, msg any) {
+		ctx.Fail(errors.New("bad message"))
+	}))
+	proc := env.processor(graph, storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond,
+		WithErrorPolicy(DeadLetterOnError()))...)
+	r := env.start(proc)
+	eventually(t, "the bad message committed", func() bool { return env.committedIfAny("dlq", "clicks", 0) == 1 })
+	require.NoError(t, r.stop(t))
+	config := copyConfig(env.config)
+	config.Consumer.IsolationLevel = sarama.ReadCommitted
+	consumer, err := sarama.NewConsumer(env.brokers, config)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, consumer.Close()) }()
+	pc, err := consumer.ConsumePartition("dlq-dlq", 0, sarama.OffsetOldest)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, pc.Close()) }()
+	select {
+	case msg := <-pc.Messages():
+		assert.Equal(t, "key-bad", string(msg.Key))
+	case <-time.After(30 * time.Second):
+		t.Fatal("no committed dead letter")
+	}
+}
+
+// committedIfAny is committed for a group that may not exist yet: -1 then.
+func (e *procEnv) committedIfAny(group, topic string, partition int32) int64 {
+	admin, err := sarama.NewClusterAdmin(e.brokers, e.config)
+	require.NoError(e.t, err)
+	defer func() { require.NoError(e.t, admin.Close()) }()
+	resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: {partition}})
+	if err != nil {
+		return -1
+	}
+	if b := resp.GetBlock(topic, partition); b != nil && b.Err == sarama.ErrNoError {
+		return b.Offset
+	}
+	return -1
+}

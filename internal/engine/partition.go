@@ -84,6 +84,11 @@ type Partition struct {
 	rows atomic.Pointer[tablecache.Cache]
 	// deferred are the commits deferred by callbacks and not released.
 	deferred *commit.Watch
+	// leftUncommitted is set by process when it returns nil for a message it
+	// leaves uncommitted (the partition stops during its retries), so that
+	// exactly-once does not add its offset to the transaction; owned by the
+	// run goroutine.
+	leftUncommitted bool
 	// tableWriteFailed is set when a table write was refused: the local store
 	// then holds a value the topic does not, and must stay marked dirty.
 	tableWriteFailed atomic.Bool
@@ -424,6 +429,7 @@ func (p *Partition) process(msg *sarama.ConsumerMessage) error {
 			// The partition stopped during a retry's wait: the message
 			// stays uncommitted, for the next owner.
 			p.inflight.done()
+			p.leftUncommitted = true
 			return nil
 		}
 	}

@@ -366,10 +366,11 @@ func (p *Partition) processInTxn(msg *sarama.ConsumerMessage) error {
 		return err
 	}
 	defer t.leave()
+	p.leftUncommitted = false
 	if err := p.process(msg); err != nil {
 		return err
 	}
-	if !p.abandoned.Load() {
+	if !p.abandoned.Load() && !p.leftUncommitted {
 		t.consumed(msg.Topic, msg.Partition, msg.Offset+1)
 	}
 	return nil

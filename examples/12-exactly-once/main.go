@@ -1,4 +1,4 @@
-// Command 11-exactly-once shows what goka.WithExactlyOnce changes when a
+// Command 12-exactly-once shows what goka.WithExactlyOnce changes when a
 // processor crashes. It sends -messages clicks over ten users, then, once
 // for each mode, at least once and exactly once: starts a counting processor
 // as a separate process (this program with -child), kills it with SIGKILL
@@ -11,8 +11,8 @@
 // the killed process's open transaction aborted and its store dirty,
 // rebuilds the store from the committed table, and counts every click once.
 //
-//	go run ./examples/11-exactly-once
-//	go run ./examples/11-exactly-once -brokers localhost:9092
+//	go run ./examples/12-exactly-once
+//	go run ./examples/12-exactly-once -brokers localhost:9092
 package main
 
 import (
@@ -159,7 +159,7 @@ func runChild() error {
 // with a third of the clicks committed, restarts it here and returns the
 // clicks its table counts once it consumed them all.
 func crashAndCount(brokers []string, m string) (int64, error) {
-	d, err := os.MkdirTemp("", "goka-11-exactly-once-")
+	d, err := os.MkdirTemp("", "goka-12-exactly-once-")
 	if err != nil {
 		return 0, err
 	}
