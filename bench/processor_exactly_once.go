@@ -196,3 +196,30 @@ func (e *env) rawTxnPipeline(ctx context.Context, input string, interval time.Du
 	}
 	return timing{count: n, elapsed: elapsed, mem: mem}, err
 }
+
+// processorLatencyExactlyOnceWorkload is processor-latency with
+// exactly-once at the default commit interval (100 ms), its output read
+// with read_committed, beside the at-least-once processor in the same run:
+// an output becomes visible only when its transaction commits, so the
+// latency grows by up to one commit interval plus the commit itself.
+func processorLatencyExactlyOnceWorkload(ctx context.Context, e *env) ([]result, error) {
+	cfg := e.config()
+	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	rc := e.withConfig(cfg)
+	var eos, alo pooled
+	err := interleave(e.opts.runs,
+		func() error {
+			return rc.procLatencyRun(ctx, "lat-eos", rc.latencyProcessorWith(goka.WithExactlyOnce(),
+				goka.WithTransactionalProducerBuilder(goka.TransactionalProducerBuilderWithConfig(e.cfg))), &eos)
+		},
+		func() error { return e.procLatencyRun(ctx, "lat-alo", e.latencyProcessor, &alo) },
+	)
+	if err != nil {
+		return nil, err
+	}
+	r := newResult("processor-latency-exactly-once", "msgs/s", eos.timing())
+	r.addBaseline("processor at least once, same rate", alo.timing())
+	r.Note = fmt.Sprintf("%d msg/s for %s, %d partitions, input ack to output receipt (read_committed for exactly-once), commit interval %s, %d runs pooled",
+		procLatRate, time.Duration(e.opts.sizes.LatDur), e.opts.sizes.Partitions, goka.DefaultCommitInterval, eos.runs)
+	return []result{r}, nil
+}
