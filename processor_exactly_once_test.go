@@ -527,3 +527,28 @@ func (e *procEnv) committedIfAny(group, topic string, partition int32) int64 {
 	}
 	return -1
 }
+
+// TestExactlyOnceHotStandbyTakeover: two exactly-once instances with hot
+// standby, each following with read_committed the table partitions the
+// other writes; when one stops, the other takes its partitions over from
+// its warm stores and every message is counted once.
+func TestExactlyOnceHotStandbyTakeover(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	const keys = 20
+	env.createTopic("clicks", 2)
+	env.emitCounts("clicks", keys, 3, "click")
+	a := env.processor(countingGraph(), storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond, WithHotStandby(), WithClientID("a"))...)
+	b := env.processor(countingGraph(), storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond, WithHotStandby(), WithClientID("b"))...)
+	ra, rb := env.start(a), env.start(b)
+	eventually(t, "the offsets committed", func() bool {
+		return env.committedIfAny("counter", "clicks", 0) == env.newestOffset("clicks", 0) &&
+			env.committedIfAny("counter", "clicks", 1) == env.newestOffset("clicks", 1)
+	})
+	require.NoError(t, ra.stop(t))
+	env.emitCounts("clicks", keys, 2, "click")
+	want := uniformCounts(keys, 5)
+	eventually(t, "b's counts after the takeover", func() bool { return hasCounts(b, want) })
+	require.NoError(t, rb.stop(t))
+	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted))
+}
