@@ -94,9 +94,13 @@ var ErrDeferCommitExactlyOnce = engine.ErrDeferCommitExactlyOnce
 // processed again after an abort or crash. DeferCommit is refused (the
 // callback fails with ErrDeferCommitExactlyOnce), and so is a write made
 // by a goroutine after its callback returned (it would land in a later
-// transaction than its message's offset). A failed callback aborts the
-// transaction of the whole instance, so its partitions' other messages of
-// the interval are processed again after the restart.
+// transaction than its message's offset). A message that stops the
+// processor (the default error policy, StopOnError) aborts the transaction
+// of the whole instance, so its partitions' other messages of the interval
+// are processed again after the restart; under WithErrorPolicy a skipped
+// message's offset, and a dead letter, go into the transaction like any
+// other message's, and a message a stop leaves uncommitted during its
+// retries keeps its offset out of it.
 //
 // The tester has no Kafka transactions: with WithTester the option has no
 // effect and the processor runs as at-least-once, which the tester's
@@ -110,6 +114,12 @@ func WithExactlyOnce() ProcessorOption {
 // read_committed readers and cost more throughput (one commit round trip,
 // during which no callback runs, per interval). Default:
 // DefaultCommitInterval (100 ms). No effect without WithExactlyOnce.
+//
+// A commit first waits for the callbacks running, new ones held back; one
+// still running after an interval (at least 100 ms) leaves the commit to the
+// next tick, the transaction open. At a partition's stop the commit that
+// holds its last writes must happen: a callback still running at the stop's
+// deadline (WithPartitionStopTimeout) aborts the transaction.
 func WithCommitInterval(interval time.Duration) ProcessorOption {
 	return func(o *poptions, gg *GroupGraph) { o.commitInterval = interval }
 }
