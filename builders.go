@@ -56,6 +56,7 @@ type ConsumerGroupBuilder func(brokers []string, group, clientID string) (sarama
 func DefaultConsumerGroupBuilder(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
 	config := globalConfig()
 	config.ClientID = clientID
+	applyIsolation(config, clientID)
 	if err := applyGroupInstanceID(config, group, clientID); err != nil {
 		return nil, err
 	}
@@ -72,6 +73,7 @@ func ConsumerGroupBuilderWithConfig(config *sarama.Config) ConsumerGroupBuilder 
 		}
 		c := copyConfig(config)
 		c.ClientID = clientID
+		applyIsolation(c, clientID)
 		if err := applyGroupInstanceID(c, group, clientID); err != nil {
 			return nil, err
 		}
@@ -88,6 +90,7 @@ type SaramaConsumerBuilder func(brokers []string, clientID string) (sarama.Consu
 func DefaultSaramaConsumerBuilder(brokers []string, clientID string) (sarama.Consumer, error) {
 	config := globalConfig()
 	config.ClientID = clientID
+	applyIsolation(config, clientID)
 	return sarama.NewConsumer(brokers, config)
 }
 
@@ -100,6 +103,7 @@ func SaramaConsumerBuilderWithConfig(config *sarama.Config) SaramaConsumerBuilde
 		}
 		c := copyConfig(config)
 		c.ClientID = clientID
+		applyIsolation(c, clientID)
 		return sarama.NewConsumer(brokers, c)
 	}
 }

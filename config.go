@@ -103,6 +103,13 @@ func DefaultConfig() *sarama.Config {
 	// still reported at once.
 	config.Metadata.Retry.Max = defaultMetadataRetries
 	config.Metadata.Retry.BackoffFunc = metadataRetryBackoff
+	// Only transactional producers (WithExactlyOnce) use it: a transaction
+	// its instance left open by a crash holds back every read_committed
+	// reader of the topics it wrote (the restores of the table by the
+	// partitions' new owners included) until the broker aborts it after
+	// this long. 10 s, as Kafka Streams sets under exactly-once, not
+	// sarama's minute; it must exceed the commit interval by far.
+	config.Producer.Transaction.Timeout = 10 * time.Second
 
 	return config
 }

@@ -79,7 +79,8 @@ A processor, like a view, runs once; a second Run returns an error.
 
 # Delivery guarantee
 
-Processing is at least once. The offset of an input message is committed only
+Processing is at least once by default; WithExactlyOnce makes it exactly once
+within Kafka (see below). The offset of an input message is committed only
 after its callback returned, every message it emitted, looped back or wrote to
 the group table was acknowledged by Kafka, and every Context.DeferCommit it
 took was released. Offsets are committed in order: a message is never
@@ -127,6 +128,20 @@ dirty, after a crash, is emptied and restored from the table topic, so values
 that never reached Kafka do not survive it (goka keeps them, and then applies
 the uncommitted input again on top). A restored store's offset never runs
 ahead of its data: records and offset are written in one batch.
+
+With WithExactlyOnce, what the callbacks of a commit interval
+(WithCommitInterval, 100 ms by default) write to Kafka (group table, emits,
+loopbacks) and the offsets of the input messages that caused it are one Kafka
+transaction of the instance's transactional producer, committed with the
+consumer group's generation (KIP-447) or not at all: a read_committed reader
+(the processor's own inputs, tables and lookups; a View with
+WithViewReadCommitted) sees every input message's effects exactly once, after
+crashes, rebalances, and an instance fenced because it lost its partitions
+while paused (its Run returns an error wrapping ErrFenced). A failed callback
+aborts the instance's transaction and stops the processor; the local stores of
+an aborted or crashed instance are rebuilt from the committed table. Effects
+outside Kafka (an Emitter, an HTTP call) are not covered and repeat after a
+crash; DeferCommit is refused. The tester runs such processors at least once.
 
 # Where an input partition starts
 

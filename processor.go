@@ -116,6 +116,7 @@ func NewProcessor(brokers []string, gg *GroupGraph, options ...ProcessorOption) 
 	}
 	for _, e := range gg.LookupTables() {
 		v, err := NewView(brokers, Table(e.Topic()), e.Codec(),
+			lookupReadCommitted(opts),
 			WithViewLogger(opts.log),
 			WithViewHasher(opts.hasher),
 			WithViewClientID(opts.clientID),
@@ -235,9 +236,11 @@ func (p *Processor) newTablePartition(topic string, partition int32, cb UpdateCa
 		Builder:   p.opts.builders.storage,
 		Consumer:  p.consumer,
 		Offsets:   p.tmgr,
-		GapCheck:  table.GapCheckOf(p.tmgr),
-		Update:    tableUpdate(cb),
-		Logf:      p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
+		GapCheck:  p.gapCheck(),
+		// Zero (the default) unless the restore reads committed.
+		IdleTimeout: gapIdleTimeout(p.opts.exactlyOnce),
+		Update:      tableUpdate(cb),
+		Logf:        p.log.Prefix(fmt.Sprintf("table %s/%d", topic, partition)).With("topic", topic).With("partition", partition).Printf,
 		// Shared by every table partition of the processor and its lookups.
 		RestoreLimit: p.bounds.restores,
 		// A table followed after its restore takes the restoring consumer

@@ -112,6 +112,12 @@ type poptions struct {
 	// cooperative is set by WithCooperativeRebalancing
 	// (processor_cooperative.go).
 	cooperative bool
+	// exactlyOnce and commitInterval are set by WithExactlyOnce and
+	// WithCommitInterval (processor_exactly_once.go); tester by WithTester,
+	// under which exactly-once has no effect.
+	exactlyOnce    bool
+	commitInterval time.Duration
+	tester         bool
 
 	builders struct {
 		storage        storage.Builder
@@ -120,6 +126,7 @@ type poptions struct {
 		producer       ProducerBuilder
 		topicmgr       TopicManagerBuilder
 		backoff        BackoffBuilder
+		txnProducer    TransactionalProducerBuilder
 	}
 }
 
@@ -310,6 +317,7 @@ func WithTester(t Tester) ProcessorOption {
 		o.cacheRows = false
 		o.clientID = t.RegisterGroupGraph(gg)
 		o.builders.storage = testerStorage(t, o.clientID)
+		o.tester = true
 	}
 }
 
@@ -384,6 +392,9 @@ func (o *poptions) applyOptions(gg *GroupGraph, opts ...ProcessorOption) error {
 		return err
 	}
 	if err := o.checkCooperative(gg); err != nil {
+		return err
+	}
+	if err := o.applyExactlyOnce(gg); err != nil {
 		return err
 	}
 	return o.checkStopTimeout(gg)

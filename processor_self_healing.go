@@ -171,6 +171,7 @@ var permanentErrors = []error{
 	copartition.ErrPartitionGap,
 	copartition.ErrInconsistentTopics,
 	sarama.ErrFencedInstancedId,
+	ErrFenced,
 	sarama.ErrProducerFenced,
 	sarama.ErrInvalidProducerEpoch,
 	sarama.ErrTransactionalIDAuthorizationFailed,
@@ -247,6 +248,14 @@ func (p *Processor) runAttempt(ctx context.Context) error {
 	}
 	cfg := p.engineConfig()
 	cfg.OnFail = func(err error) { p.failAttempt(attempt, err) }
+	// A transaction lives no longer than its attempt: a restart aborts the
+	// one left open and begins anew.
+	txn, err := p.newTransactor(cfg.OnFail)
+	if err != nil {
+		return err
+	}
+	cfg.Txn = txn
+	defer p.runTransactor(ctx, txn)()
 	group := engine.NewGroup(cfg, p.state)
 	p.group.Store(group)
 

@@ -172,9 +172,11 @@ func (v *View) Run(ctx context.Context) (rerr error) {
 			Builder:   v.opts.builders.storage,
 			Consumer:  consumer,
 			Offsets:   tm,
-			GapCheck:  table.GapCheckOf(tm),
-			Update:    tableUpdate(v.opts.updateCallback),
-			Logf:      v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
+			GapCheck:  v.gapCheck(tm),
+			// Zero (the default) unless the view reads committed.
+			IdleTimeout: gapIdleTimeout(v.opts.readCommitted),
+			Update:      tableUpdate(v.opts.updateCallback),
+			Logf:        v.log.Prefix(fmt.Sprintf("partition %d", p)).With("partition", p).Printf,
 			// Follow comes right after Recover and takes its consumer
 			// over: reads are fresh from the moment the view recovered.
 			KeepConsumer: true,

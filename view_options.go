@@ -33,6 +33,8 @@ type voptions struct {
 	// smallRestore is memoryOptions.smallRestore, for the view's own limit.
 	smallRestore int64
 	restoreLimit *table.RestoreLimit
+	// readCommitted is set by WithViewReadCommitted.
+	readCommitted bool
 
 	builders struct {
 		storage        storage.Builder
@@ -193,6 +195,7 @@ func (o *voptions) applyOptions(table Table, codec Codec, opts ...ViewOption) er
 	if o.builders.backoff == nil {
 		o.builders.backoff = DefaultBackoffBuilder
 	}
+	o.applyReadCommitted()
 	if o.restoreConcurrency < 0 {
 		return fmt.Errorf("view %s: negative restore concurrency %d (WithViewRestoreConcurrency)", table, o.restoreConcurrency)
 	}

@@ -97,7 +97,7 @@ type options struct {
 var defaultWorkloads = []string{"emitter", "processor", "recovery", "view-reads", "tester"}
 
 // allWorkloads are the names -only accepts, in the order they run.
-var allWorkloads = append(slices.Clone(defaultWorkloads), "recovery-1m", "durability", "view-freshness", "processor-latency", "many-partitions")
+var allWorkloads = append(slices.Clone(defaultWorkloads), "recovery-1m", "durability", "view-freshness", "processor-latency", "many-partitions", "processor-exactly-once", "processor-latency-exactly-once")
 
 // notPassedOn are the flags the parent handles itself.
 var notPassedOn = map[string]bool{"only": true, "json": true, "fork": true, "child": true, "brokers": true, "runid": true}

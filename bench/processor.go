@@ -53,8 +53,9 @@ func processorWorkload(ctx context.Context, e *env) ([]result, error) {
 }
 
 // countingProcessor times a processor counting messages per key in an int64
-// group table, from Run to the last callback.
-func (e *env) countingProcessor(ctx context.Context, input string) (timing, string, error) {
+// group table, from Run to the last callback; extra options are added to the
+// workload's.
+func (e *env) countingProcessor(ctx context.Context, input string, extra ...goka.ProcessorOption) (timing, string, error) {
 	s := e.opts.sizes
 	n := int64(s.ProcN)
 	group := e.group("proc")
@@ -82,7 +83,7 @@ func (e *env) countingProcessor(ctx context.Context, input string) (timing, stri
 		goka.Persist(new(codec.Int64)))
 
 	w := openMemWindow()
-	proc, err := goka.NewProcessor(e.brokers, gg, e.processorOptions(dir)...)
+	proc, err := goka.NewProcessor(e.brokers, gg, append(e.processorOptions(dir), extra...)...)
 	if err != nil {
 		return timing{}, "", err
 	}

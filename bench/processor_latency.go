@@ -106,6 +106,17 @@ func (e *env) procLatencyRun(ctx context.Context, what string, stage func(ctx co
 // in its group table and emits the message to output, and returns once it
 // is ready.
 func (e *env) latencyProcessor(ctx context.Context, input, output string) (func() error, error) {
+	return e.latencyProcessorWith()(ctx, input, output)
+}
+
+// latencyProcessorWith is latencyProcessor with extra processor options.
+func (e *env) latencyProcessorWith(extra ...goka.ProcessorOption) func(ctx context.Context, input, output string) (func() error, error) {
+	return func(ctx context.Context, input, output string) (func() error, error) {
+		return e.startLatencyProcessor(ctx, input, output, extra)
+	}
+}
+
+func (e *env) startLatencyProcessor(ctx context.Context, input, output string, extra []goka.ProcessorOption) (func() error, error) {
 	group := e.group("lat-proc")
 	e.ownTopic(string(goka.GroupTable(goka.Group(group))))
 	dir, cleanup, err := tempDir("lat-proc")
@@ -124,7 +135,7 @@ func (e *env) latencyProcessor(ctx context.Context, input, output string) (func(
 		goka.Input(goka.Stream(input), new(codec.Bytes), forward),
 		goka.Output(goka.Stream(output), new(codec.Bytes)),
 		goka.Persist(new(codec.Int64)))
-	proc, err := goka.NewProcessor(e.brokers, gg, e.processorOptions(dir)...)
+	proc, err := goka.NewProcessor(e.brokers, gg, append(e.processorOptions(dir), extra...)...)
 	if err != nil {
 		cleanup()
 		return nil, err

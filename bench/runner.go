@@ -15,13 +15,15 @@ import (
 type workload func(ctx context.Context, e *env) ([]result, error)
 
 var workloads = map[string]workload{
-	"emitter":     emitterWorkload,
-	"processor":   processorWorkload,
-	"recovery":    recoveryWorkload,
-	"view-reads":  viewReadsWorkload,
-	"tester":      testerWorkload,
-	"recovery-1m": recovery1MWorkload,
-	"durability":  durabilityWorkload,
+	"emitter":                        emitterWorkload,
+	"processor":                      processorWorkload,
+	"processor-exactly-once":         processorExactlyOnceWorkload,
+	"processor-latency-exactly-once": processorLatencyExactlyOnceWorkload,
+	"recovery":                       recoveryWorkload,
+	"view-reads":                     viewReadsWorkload,
+	"tester":                         testerWorkload,
+	"recovery-1m":                    recovery1MWorkload,
+	"durability":                     durabilityWorkload,
 
 	"view-freshness":    viewFreshnessWorkload,
 	"processor-latency": processorLatencyWorkload,

@@ -68,6 +68,8 @@ func TestWorkloadsRunAndCleanUp(t *testing.T) {
 		"durability-processor-local", "durability-emitter-local", "durability-emitter-sync-local",
 		"view-freshness-100", "view-freshness-100-recovery", "view-freshness-10k", "view-freshness-10k-recovery",
 		"processor-latency", "many-partitions",
+		"processor-exactly-once-10ms", "processor-exactly-once-100ms", "processor-exactly-once-1s",
+		"processor-latency-exactly-once",
 	}, names)
 	// Every raw client of these rows ran twice, with sarama's defaults and
 	// with the library's configuration, and the first baseline, which the

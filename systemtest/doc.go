@@ -26,6 +26,12 @@
 //     exactly once across clean handovers;
 //   - SIGKILL of a process mid-stream and a restart on its stores, three
 //     times: nothing lost, the duplicates at-least-once allows are reported;
+//   - exactly once (cmd/counter -exactly-once, goka.WithExactlyOnce), the
+//     counts read through a read_committed view: the scale 1->3->1 and the
+//     SIGKILL scenarios count every message exactly once (0 counted twice);
+//     a process paused with SIGSTOP until the other took its partitions over
+//     is fenced when resumed (its Run fails with goka.ErrFenced) and nothing
+//     it wrote since its last commit is visible;
 //   - static membership (WithGroupInstanceID): three counter processes
 //     restarted one after the other on their stores within the session
 //     timeout, stopped (SIGTERM) or killed (SIGKILL): the other two have no

@@ -86,6 +86,8 @@ type counterGroup struct {
 	// heartbeat, if set, replaces the scenarios' heartbeat interval
 	// (-heartbeat).
 	heartbeat time.Duration
+	// exactlyOnce runs the instances with -exactly-once.
+	exactlyOnce bool
 }
 
 func newCounterGroup(t *testing.T, c *cluster, partitions int32) *counterGroup {
@@ -161,6 +163,9 @@ func (g *counterGroup) start(name string) *instance {
 	}
 	if g.heartbeat > 0 {
 		args = append(args, "-heartbeat", g.heartbeat.String())
+	}
+	if g.exactlyOnce {
+		args = append(args, "-exactly-once")
 	}
 	inst.cmd = exec.Command(g.bin, args...)
 	inst.cmd.Stdout = inst

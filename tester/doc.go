@@ -34,4 +34,13 @@
 // this one fails the test after a timeout (see WithStartupTimeout) with a
 // message naming what did not start, and fails it the same way when the
 // cascade does not settle, naming the topic and the reader that lag behind.
+//
+// # Exactly-once
+//
+// The in-memory Kafka has no transactions: a processor with
+// goka.WithExactlyOnce runs under the tester as an at-least-once one, its
+// option without effect rather than an error. Exactly-once has no meaning
+// here: nothing crashes, is fenced or aborts, and every message is
+// processed once, synchronously. Test the callbacks with the tester and
+// the transactions against the embedded broker (kafkatest).
 package tester

@@ -283,3 +283,19 @@ func TestViewOfOwnTableDoesNotLoseUpdates(t *testing.T) {
 		require.Equal(t, int64(50), v, "the view caught up before Consume returned")
 	}
 }
+
+// TestExactlyOnceProcessorRunsUnderTheTester: the tester has no
+// transactions; an exactly-once processor runs there as at-least-once,
+// which the tester's synchronous delivery makes exactly once.
+func TestExactlyOnceProcessorRunsUnderTheTester(t *testing.T) {
+	tt := New(t)
+	gg := goka.DefineGroup("counter", goka.Input("clicks", new(codec.String), count), goka.Persist(new(codec.Int64)))
+	proc, err := goka.NewProcessor(nil, gg, goka.WithTester(tt), goka.WithExactlyOnce(), goka.WithCommitInterval(time.Hour))
+	require.NoError(t, err)
+	run(t, proc)
+	for i := 0; i < 10; i++ {
+		tt.Consume("clicks", fmt.Sprintf("user-%d", i%3), "click")
+	}
+	assert.Equal(t, int64(4), tt.TableValue("counter-table", "user-0"))
+	assert.Equal(t, int64(3), tt.TableValue("counter-table", "user-1"))
+}

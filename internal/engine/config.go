@@ -55,6 +55,9 @@ type Config struct {
 	// Rebalanced calls the user's rebalance callback with the session's
 	// partitions; it must not panic.
 	Rebalanced func(assigned []int32) error
+	// Txn runs exactly-once processing; nil: at-least-once, the offsets
+	// marked in the consumer group session once the writes are acknowledged.
+	Txn *Transactor
 	// Offsets reads committed and available offsets for the offset check of
 	// a session's setup; nil skips the check (sarama's reset stays).
 	Offsets ClaimOffsetsReader

@@ -91,4 +91,37 @@
 // failure. A callback still running at the deadline is abandoned: its
 // store stays dirty, its writes are dropped, and the registry closes its
 // tables once it returns.
+//
+// # Exactly once
+//
+// With Config.Txn (the API's WithExactlyOnce) the commit path changes; the
+// message path does not. The instance has one transactional producer, and
+// one Transactor drives its transactions:
+//
+//	Partition.run          processes each message and visit inside the
+//	                       transactor's gate (processInTxn): the first one
+//	                       of a transaction begins it (BeginTxn)
+//	Message.release        sends the held writes, as always, now into the
+//	                       open transaction
+//	processInTxn           once release sent them, records the message's
+//	                       next offset with the transaction; the session's
+//	                       MarkOffset is not used
+//	Transactor.Commit      every commit interval, and at each partition's
+//	                       stop: closes the gate (no callback runs, nothing
+//	                       is sent), adds the recorded offsets with the
+//	                       session's generation and member id
+//	                       (AddOffsetsToTxnWithGroupMetadata, KIP-447),
+//	                       commits (CommitTxn flushes the writes first),
+//	                       opens the gate again
+//
+// A message's writes and its offset are thus always in one transaction. Any
+// failure of a partition poisons the transaction (Partition.fail calls
+// Transactor.Poison): the next commit aborts instead, and so does a commit
+// the broker refuses (a write refused, a zombie's generation); the abort
+// stops the processor. The group table store is marked dirty while the
+// partition runs, as without transactions, and Stop marks it clean only
+// after the commit that holds the partition's last writes succeeded: a store
+// that may hold aborted writes (an abort, a crash at any point) stays dirty
+// and is rebuilt from the topic's committed records at the next start.
+// The row cache needs no rollback: it goes with the store.
 package engine

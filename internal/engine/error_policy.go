@@ -104,6 +104,7 @@ func (p *Partition) giveUp(m *Message, policy *ErrorPolicy, err error) error {
 			m.topic, p.partition, m.offset, m.key, err)
 		m.settled.Store(true)
 		p.inflight.done()
+		p.leftUncommitted = true
 		return nil
 	}
 	if policy.Then != ActionStop {
@@ -130,9 +131,9 @@ func (p *Partition) giveUp(m *Message, policy *ErrorPolicy, err error) error {
 // now), so its offset is committed only once the dead letter is written;
 // a refused dead letter fails the partition with the message uncommitted.
 //
-// Under exactly-once processing (not built yet), this send is where the
-// dead letter joins the partition's transaction, with the offset commit
-// that passes the message.
+// Under exactly-once processing the send is inside the transaction gate
+// (see processInTxn): the dead letter joins the instance's transaction, with
+// the offset that passes the message.
 func (p *Partition) deadLetter(m *Message, topic string, attempts int, cause error) {
 	msg := m.msg
 	headers := make(map[string][]byte, len(msg.Headers)+7)

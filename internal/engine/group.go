@@ -111,9 +111,16 @@ func (g *Group) Setup(session sarama.ConsumerGroupSession) error {
 		// last session; a store that fails to close loses nothing.
 		cfg.Log.Printf("closing the local tables of partitions that left this instance: %v", err)
 	}
+	if cfg.Txn != nil {
+		cfg.Txn.SetSession(session)
+	}
 	parts := make(map[int32]*Partition)
 	for _, partition := range assigned {
 		mark := func(topic string, offset int64) { session.MarkOffset(topic, partition, offset, "") }
+		if cfg.Txn != nil {
+			// The offsets go with the transactions (see Transactor).
+			mark = func(string, int64) {}
+		}
 		parts[partition] = NewPartition(cfg, partition, RoleActive, mark)
 	}
 	if cfg.HotStandby && cfg.Plan.Table != "" {

@@ -128,6 +128,10 @@ func (m *Message) WriteTable(data []byte, headers map[string][]byte) {
 	if m.hold(heldWrite{topic: m.p.plan.Table, key: m.key, data: data, headers: headers, table: true}) || m.dropped.Load() {
 		return
 	}
+	if m.p.cfg.Txn != nil {
+		m.Fail(ErrLateWriteExactlyOnce)
+		return
+	}
 	if err := m.applyTable(data); err != nil {
 		m.Fail(err)
 	}
@@ -169,6 +173,10 @@ func (m *Message) Send(topic, key string, data []byte, headers map[string][]byte
 	if m.hold(heldWrite{topic: topic, key: key, data: data, headers: headers}) || m.dropped.Load() {
 		return
 	}
+	if m.p.cfg.Txn != nil {
+		m.Fail(ErrLateWriteExactlyOnce)
+		return
+	}
 	m.produce(topic, key, data, headers)
 }
 
@@ -199,6 +207,9 @@ func (m *Message) Fail(err error) {
 // DeferCommit holds the message's commit until the returned function is
 // called; calling it with an error fails the message.
 func (m *Message) DeferCommit() func(error) {
+	if m.p.cfg.Txn != nil {
+		m.Fail(ErrDeferCommitExactlyOnce)
+	}
 	m.pending.Add(1)
 	forget := m.p.deferred.Add(commit.Deferred{Topic: m.topic, Partition: m.p.partition, Offset: m.offset, Key: m.key})
 	var once sync.Once

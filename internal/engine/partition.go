@@ -84,6 +84,11 @@ type Partition struct {
 	rows atomic.Pointer[tablecache.Cache]
 	// deferred are the commits deferred by callbacks and not released.
 	deferred *commit.Watch
+	// leftUncommitted is set by process when it returns nil for a message it
+	// leaves uncommitted (the partition stops during its retries), so that
+	// exactly-once does not add its offset to the transaction; owned by the
+	// run goroutine.
+	leftUncommitted bool
 	// tableWriteFailed is set when a table write was refused: the local store
 	// then holds a value the topic does not, and must stay marked dirty.
 	tableWriteFailed atomic.Bool
@@ -370,7 +375,7 @@ func (p *Partition) run() error {
 			if p.ctx.Err() != nil {
 				return nil
 			}
-			if err := p.process(msg); err != nil {
+			if err := p.processInTxn(msg); err != nil {
 				return err
 			}
 			continue
@@ -380,11 +385,11 @@ func (p *Partition) run() error {
 		case <-done:
 			return nil
 		case msg := <-p.input:
-			if err := p.process(msg); err != nil {
+			if err := p.processInTxn(msg); err != nil {
 				return err
 			}
 		case v := <-p.visits:
-			p.visit(v)
+			p.visitInTxn(v)
 		}
 	}
 }
@@ -424,6 +429,7 @@ func (p *Partition) process(msg *sarama.ConsumerMessage) error {
 			// The partition stopped during a retry's wait: the message
 			// stays uncommitted, for the next owner.
 			p.inflight.done()
+			p.leftUncommitted = true
 			return nil
 		}
 	}
@@ -533,6 +539,9 @@ func (p *Partition) messageError(msg *sarama.ConsumerMessage, err error) error {
 // processor. It is the only way a partition fails, from whichever
 // goroutine the error arises in.
 func (p *Partition) fail(err error) {
+	if p.cfg.Txn != nil {
+		err = p.cfg.Txn.Poison(err)
+	}
 	if !p.failed.CompareAndSwap(nil, &failure{err: err}) {
 		// An echo of the first error (a message still in flight), or a
 		// second one: the partition is failing already.

@@ -46,6 +46,7 @@ func (p *Partition) Stop() error {
 			return
 		}
 		settled := p.inflight.wait(time.Until(deadline))
+		committed := p.commitTxn(deadline)
 		rows := p.rows.Load()
 		if rows != nil {
 			if err := rows.Flush(); err != nil {
@@ -56,7 +57,7 @@ func (p *Partition) Stop() error {
 		if !settled {
 			p.log.Printf("stopping with messages whose writes were not acknowledged within %v: they are not committed", p.cfg.StopTimeout)
 		}
-		if p.markClean(settled) && rows != nil {
+		if p.markClean(settled && committed) && rows != nil {
 			// The next session that runs the partition keeps the rows.
 			p.tableEntry.Rows = rows
 		}

@@ -23,6 +23,7 @@
 // protocol (goka.WithCooperativeRebalancing); every instance of a group must
 // agree on it. -heartbeat replaces the scenarios' short heartbeat interval,
 // which bounds how long the members take to notice a rebalance.
+// With -exactly-once it processes exactly once (goka.WithExactlyOnce).
 package main
 
 import (
@@ -65,6 +66,7 @@ func run() int {
 	sessionTimeout := flag.Duration("session-timeout", 0, "consumer group session timeout instead of the scenarios' default")
 	cooperative := flag.Bool("cooperative", false, "rebalance with the incremental cooperative protocol")
 	heartbeat := flag.Duration("heartbeat", 0, "consumer group heartbeat interval instead of the scenarios' default")
+	exactlyOnce := flag.Bool("exactly-once", false, "exactly-once processing (goka.WithExactlyOnce)")
 	flag.Parse()
 	if *brokers == "" || *group == "" || *input == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "counter: -brokers, -group, -input and -dir are required")
@@ -103,6 +105,9 @@ func run() int {
 	}
 	if *cooperative {
 		opts = append(opts, goka.WithCooperativeRebalancing())
+	}
+	if *exactlyOnce {
+		opts = append(opts, goka.WithExactlyOnce(), goka.WithTransactionalProducerBuilder(goka.TransactionalProducerBuilderWithConfig(cfg)))
 	}
 	proc, err := goka.NewProcessor(strings.Split(*brokers, ","), gg, opts...)
 	if err != nil {
