@@ -149,7 +149,7 @@ func (e *env) recoverProcessor(ctx context.Context, spec tableSpec, group, input
 	if err != nil {
 		return timing{}, err
 	}
-	run, elapsed, mem, err := e.runUntilReady(ctx, proc, spec.name + "-processor", w)
+	run, elapsed, mem, err := e.runUntilReady(ctx, proc, spec.name+"-processor", w)
 	if err == nil {
 		err = checkLast(proc.Get, spec)
 	}
