@@ -80,22 +80,7 @@ func (e *env) restoreManyPartitions(ctx context.Context, group, input, joinA, jo
 	if err != nil {
 		return timing{}, err
 	}
-	stopProfiles := e.startProfiles("many-partitions")
-	start := time.Now()
-	run := runInBackground(ctx, proc.Run)
-	ready := make(chan struct{})
-	readyErr := make(chan error, 1)
-	go func() {
-		readyErr <- proc.WaitForReadyContext(ctx)
-		close(ready)
-	}()
-	err = run.await(ctx, ready, "WaitForReady")
-	elapsed := time.Since(start)
-	stopProfiles()
-	mem := w.close()
-	if err == nil {
-		err = <-readyErr
-	}
+	run, elapsed, mem, err := e.runUntilReady(ctx, proc, "many-partitions", w)
 	if err == nil {
 		spec := tableSpec{keys: s.ManyN, check: func(v any) error {
 			if b, ok := v.([]byte); !ok || len(b) != s.ValueSize {

@@ -149,22 +149,7 @@ func (e *env) recoverProcessor(ctx context.Context, spec tableSpec, group, input
 	if err != nil {
 		return timing{}, err
 	}
-	stopProfiles := e.startProfiles(spec.name + "-processor")
-	start := time.Now()
-	run := runInBackground(ctx, proc.Run)
-	ready := make(chan struct{})
-	readyErr := make(chan error, 1)
-	go func() {
-		readyErr <- proc.WaitForReadyContext(ctx)
-		close(ready)
-	}()
-	err = run.await(ctx, ready, "WaitForReady")
-	elapsed := time.Since(start)
-	stopProfiles()
-	mem := w.close()
-	if err == nil {
-		err = <-readyErr
-	}
+	run, elapsed, mem, err := e.runUntilReady(ctx, proc, spec.name+"-processor", w)
 	if err == nil {
 		err = checkLast(proc.Get, spec)
 	}
@@ -378,4 +363,27 @@ func partitionOf(key string, parts int32) int32 {
 		p = -p
 	}
 	return p
+}
+
+// runUntilReady starts proc in the background with the phase's profiles and
+// waits until WaitForReady returns: it gives the run, to be stopped, the time
+// it took, the peak memory of w, and the first error of the two.
+func (e *env) runUntilReady(ctx context.Context, proc *goka.Processor, phase string, w memWindow) (*background, time.Duration, memStats, error) {
+	stopProfiles := e.startProfiles(phase)
+	start := time.Now()
+	run := runInBackground(ctx, proc.Run)
+	ready := make(chan struct{})
+	readyErr := make(chan error, 1)
+	go func() {
+		readyErr <- proc.WaitForReadyContext(ctx)
+		close(ready)
+	}()
+	err := run.await(ctx, ready, "WaitForReady")
+	elapsed := time.Since(start)
+	stopProfiles()
+	mem := w.close()
+	if err == nil {
+		err = <-readyErr
+	}
+	return run, elapsed, mem, err
 }

@@ -3,6 +3,7 @@ package kafkatest
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/assert"
@@ -67,8 +68,16 @@ func TestAdvertisedAddrRoutesClientsThroughIt(t *testing.T) {
 	for _, p := range proxies {
 		p.Restore()
 	}
-	_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: "topic", Partition: 0, Value: sarama.StringEncoder("restored")})
-	require.NoError(t, err)
+	// The producer holds the connection the cut closed, and with no retries its
+	// first send may still find it broken; a send within the deadline must pass.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, _, err = producer.SendMessage(&sarama.ProducerMessage{Topic: "topic", Partition: 0, Value: sarama.StringEncoder("restored")})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	require.NoError(t, err, "no send passed within 10 s of the proxies' restore")
 }
 
 func TestAdvertisedAddrMustBeAHostPort(t *testing.T) {
