@@ -174,6 +174,12 @@ smoke 11-dead-letters "" \
 	'^replayed 1 dead letter\(s\) to example-orders$' \
 	'^v2 totals: alice=15\.50 bob=8\.00 carol=26\.40 '
 
+# A counter killed with SIGKILL mid-stream and restarted, once per mode: at
+# least once may count some clicks twice; exactly once counts each once.
+smoke 12-exactly-once "" \
+	'^at-least-once: 3000 clicks sent, [0-9]+ counted after a SIGKILL and a restart' \
+	'^exactly-once: +3000 clicks sent, 3000 counted after a SIGKILL and a restart \(0 twice\)$'
+
 echo "== $((SECONDS - began))s in all"
 if [[ ${#failures[@]} -gt 0 ]]; then
 	echo "${#failures[@]} example run(s) failed:"

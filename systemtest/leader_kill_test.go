@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/stretchr/testify/require"
 
 	"github.com/seed-b2c684ed/goka/systemtest"
@@ -33,9 +34,25 @@ const leaderKillRounds = 4
 // whole history: a sum missing below a key's highest is a table write that
 // was acknowledged and then lost in a failover.
 func TestClusterLeaderKill(t *testing.T) {
+	leaderKill(t, false)
+}
+
+// TestClusterLeaderKillExactlyOnce is TestClusterLeaderKill with
+// exactly-once processors, and one round that kills the leader of most
+// partitions of Kafka's transaction log, so that the transaction
+// coordinator moves under an open transaction. The verifier reads the table
+// with read_committed, and every message must be counted exactly once; the
+// committed history must hold every sum.
+func TestClusterLeaderKillExactlyOnce(t *testing.T) {
+	leaderKill(t, true)
+}
+
+// leaderKill is the leader-kill scenario, at least once or exactly once.
+func leaderKill(t *testing.T, exactlyOnce bool) {
 	c := newReplicatedCluster(t)
 	n := newNodes(t, c)
 	g := newCounterGroup(t, c, loadPartitions)
+	g.exactlyOnce = exactlyOnce
 	table := string(tableOf(g.group))
 	c.createHistoryTable(table, g.partitions)
 
@@ -49,12 +66,19 @@ func TestClusterLeaderKill(t *testing.T) {
 	offsetParts, err := c.client.Partitions(offsetsTopic)
 	require.NoError(t, err)
 	watched := topicSet{g.input: g.partitions, table: g.partitions, offsetsTopic: int32(len(offsetParts))}
+	if exactlyOnce {
+		// The first transaction created Kafka's transaction log.
+		watched[transactionsTopic] = transactionsTopicPartitions(t, c)
+	}
 	n.waitISR(t, watched)
 
 	var rounds, failures []string
 	for round := 1; round <= leaderKillRounds; round++ {
 		what, target := "table", topicSet{table: g.partitions}
-		if round%2 == 0 {
+		switch {
+		case exactlyOnce && round == 3:
+			what, target = "transaction log", topicSet{transactionsTopic: transactionsTopicPartitions(t, c)}
+		case round%2 == 0:
 			what, target = "input", topicSet{g.input: g.partitions}
 		}
 		victim, led := n.busiestLeader(t, target)
@@ -99,8 +123,12 @@ func TestClusterLeaderKill(t *testing.T) {
 	a.terminate(t)
 	b.terminate(t)
 
-	v := compareCounts(readTable(t, c.brokers, tableOf(g.group)), acked)
-	h := tableHistory(t, c, table, g.partitions)
+	mode, isolation, counts := "at least once", sarama.ReadUncommitted, readTable(t, c.brokers, tableOf(g.group))
+	if exactlyOnce {
+		mode, isolation, counts = "exactly once", sarama.ReadCommitted, readCommittedTable(t, c.brokers, tableOf(g.group))
+	}
+	v := compareCounts(counts, acked)
+	h := tableHistory(t, c, table, g.partitions, isolation)
 	for _, r := range rounds {
 		t.Log(r)
 	}
@@ -111,9 +139,22 @@ func TestClusterLeaderKill(t *testing.T) {
 	for _, f := range failures {
 		t.Logf("a processor ended: %s", f)
 	}
-	t.Logf("summary: cluster leader SIGKILL x%d: %s; %s; %d sends failed %v; %d processor processes ended with an error and were started again (%s)",
-		leaderKillRounds, v, h, len(failed), errs, len(failures), strings.Join(rounds, "; "))
+	t.Logf("summary: cluster leader SIGKILL x%d, %s: %s; %s; %d sends failed %v; %d processor processes ended with an error and were started again (%s)",
+		leaderKillRounds, mode, v, h, len(failed), errs, len(failures), strings.Join(rounds, "; "))
 	require.Len(t, acked, loadKeys)
-	v.requireNoLoss(t)
+	if exactlyOnce {
+		v.requireExact(t)
+	} else {
+		v.requireNoLoss(t)
+	}
 	require.Zero(t, h.missing, "acknowledged table writes lost: %s", h)
+}
+
+// transactionsTopicPartitions returns how many partitions Kafka's
+// transaction log has; it exists once a transactional producer has started.
+func transactionsTopicPartitions(t *testing.T, c *cluster) int32 {
+	t.Helper()
+	parts, err := c.client.Partitions(transactionsTopic)
+	require.NoError(t, err, "Kafka's transaction log")
+	return int32(len(parts))
 }

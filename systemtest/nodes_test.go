@@ -28,6 +28,9 @@ const (
 	// offsetsTopic is Kafka's topic of committed offsets, replicated like
 	// the test topics: its leaders move with a kill too.
 	offsetsTopic = "__consumer_offsets"
+	// transactionsTopic is Kafka's transaction log, led by the transaction
+	// coordinators.
+	transactionsTopic = "__transaction_state"
 )
 
 // nodes drives the cluster's brokers through scripts/kafka.sh: it kills and
