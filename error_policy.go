@@ -106,9 +106,10 @@ func DeadLetterOnError() ErrorPolicy { return ErrorPolicy{then: actionDeadLetter
 // are committed once it is. A refused dead letter stops the partition with
 // the message uncommitted, as a refused emit does. Without exactly-once
 // processing a crash between the dead letter's write and the commit writes
-// it again on the next run; under exactly-once (not built yet) the dead
-// letter is to join the partition's transaction, with the offset commit
-// that passes the message (see engine.Partition.deadLetter).
+// it again on the next run. Under WithExactlyOnce the dead letter is
+// written in the instance's transaction, with the offset that passes the
+// message: read_committed readers of the dead-letter topic see it once, or
+// not at all when the transaction aborts and the message is processed again.
 //
 // A dead letter is fed back by producing its key, value and headers to the
 // topic in its DeadLetterHeaderTopic header once the cause is fixed (see

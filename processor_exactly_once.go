@@ -61,8 +61,8 @@ var ErrDeferCommitExactlyOnce = engine.ErrDeferCommitExactlyOnce
 // not depend on it (the generation fences zombies), but a transaction left
 // open by a crash then holds back read_committed readers of the topics it
 // wrote (the restores of the table by the partitions' new owners included)
-// until the broker aborts it after Producer.Transaction.Timeout (sarama's
-// default: 1 minute).
+// until the broker aborts it after Producer.Transaction.Timeout (10 s in
+// DefaultConfig, a minute in sarama's own default configuration).
 //
 // Reads: the inputs, and the restores and following of the group table
 // and joins, read with read_committed, so aborted writes are never seen;
