@@ -242,6 +242,7 @@ func TestIsPermanent(t *testing.T) {
 		{"claims not co-partitioned", fmt.Errorf("x: %w", copartition.ErrNotCopartitioned), true},
 		{"a fenced instance", fmt.Errorf("x: %w", sarama.ErrFencedInstancedId), true},
 		{"a fenced producer", msg(fmt.Errorf("emit: %w", sarama.ErrProducerFenced)), true},
+		{"a fenced exactly-once instance", fmt.Errorf("x: %w", ErrFenced), true},
 		{"a bad configuration", fmt.Errorf("x: %w", sarama.ConfigurationError("bad")), true},
 		{"a refused authorization", fmt.Errorf("x: %w", sarama.ErrTopicAuthorizationFailed), true},
 		{"an invalid instance id", fmt.Errorf("x: %w", errGroupInstanceID), true},
