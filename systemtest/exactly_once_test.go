@@ -2,8 +2,6 @@ package systemtest_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -34,6 +32,34 @@ func readCommittedTable(t *testing.T, brokers []string, table goka.Table) map[st
 	return viewCounts(t, view)
 }
 
+// readCounts reads the group's counter table as its processors' readers
+// would: with read_committed when they process exactly once.
+func (g *counterGroup) readCounts(t *testing.T) map[string]int64 {
+	if g.exactlyOnce {
+		return readCommittedTable(t, g.brokers, tableOf(g.group))
+	}
+	return readTable(t, g.brokers, tableOf(g.group))
+}
+
+// mode names the group's delivery guarantee, for the summaries.
+func (g *counterGroup) mode() string {
+	if g.exactlyOnce {
+		return "exactly once"
+	}
+	return "at least once"
+}
+
+// requireCounted fails on a lost message and, exactly once, on one counted
+// twice.
+func (g *counterGroup) requireCounted(t *testing.T, v verdict) {
+	t.Helper()
+	if g.exactlyOnce {
+		v.requireExact(t)
+		return
+	}
+	v.requireNoLoss(t)
+}
+
 // TestKillAndRestartExactlyOnce is TestKillAndRestart with exactly-once
 // processors: the killed instance's open transaction is aborted (by the
 // broker, after the transaction timeout) and what it processed since its
@@ -41,44 +67,7 @@ func readCommittedTable(t *testing.T, brokers []string, table goka.Table) map[st
 // counts read with read_committed are exact: nothing lost, nothing counted
 // twice.
 func TestKillAndRestartExactlyOnce(t *testing.T) {
-	c := newCluster(t)
-	g := newCounterGroup(t, c, loadPartitions)
-	g.exactlyOnce = true
-
-	a, b := g.start("a"), g.start("b")
-	g.waitAssigned(t, a, b)
-	ld := startLoad(t, c.brokers, g.input, loadKeys, loadPerTick, loadEvery)
-
-	var rounds []string
-	for round := 1; round <= killRounds; round++ {
-		b.waitProcessed(t, 300)
-		killedAt := b.processedNow()
-		b.kill(t)
-		start := time.Now()
-		g.waitAssigned(t, a)
-		c.waitCommitted(g.group, g.input, c.mustNewest(g.input, g.partitions))
-		takeover := time.Since(start)
-
-		b = g.start("b")
-		g.waitAssigned(t, a, b)
-		b.waitProcessed(t, 100)
-		rounds = append(rounds, fmt.Sprintf("round %d: killed after %d, taken over in %s, back in %s",
-			round, killedAt, takeover.Round(time.Millisecond), time.Since(start).Round(time.Millisecond)))
-	}
-
-	acked, failed := ld.finish(t)
-	require.Empty(t, failed, "sends failed on a healthy broker")
-	c.waitConsumed(g.group, g.input, g.partitions)
-	a.terminate(t)
-	b.terminate(t)
-
-	v := compareCounts(readCommittedTable(t, c.brokers, tableOf(g.group)), acked)
-	for _, r := range rounds {
-		t.Log(r)
-	}
-	t.Logf("summary: SIGKILL x%d, exactly once: %s (%s)", killRounds, v, strings.Join(rounds, "; "))
-	require.Len(t, acked, loadKeys)
-	v.requireExact(t)
+	killAndRestart(t, true)
 }
 
 // TestScaleOutAndInExactlyOnce is TestScaleOutAndIn with exactly-once
@@ -86,37 +75,7 @@ func TestKillAndRestartExactlyOnce(t *testing.T) {
 // before the partition moves, and the counts read with read_committed are
 // exact.
 func TestScaleOutAndInExactlyOnce(t *testing.T) {
-	c := newCluster(t)
-	g := newCounterGroup(t, c, loadPartitions)
-	g.exactlyOnce = true
-
-	a := g.start("a")
-	g.waitAssigned(t, a)
-	ld := startLoad(t, c.brokers, g.input, loadKeys, loadPerTick, loadEvery)
-	a.waitProcessed(t, 500)
-
-	b, cc := g.start("b"), g.start("c")
-	g.waitAssigned(t, a, b, cc)
-	aBase := a.processedNow()
-	b.waitProcessed(t, 200)
-	cc.waitProcessed(t, 200)
-	a.waitProcessed(t, aBase+200)
-	ld.waitMore(t, 1500)
-
-	b.terminate(t)
-	cc.terminate(t)
-	g.waitAssigned(t, a)
-	a.waitProcessed(t, a.processedNow()+500)
-
-	acked, failed := ld.finish(t)
-	require.Empty(t, failed, "sends failed on a healthy broker")
-	c.waitConsumed(g.group, g.input, g.partitions)
-	a.terminate(t)
-
-	v := compareCounts(readCommittedTable(t, c.brokers, tableOf(g.group)), acked)
-	t.Logf("summary: scale 1->3->1, exactly once: %s; processed a=%d b=%d c=%d", v, a.processedNow(), b.processedNow(), cc.processedNow())
-	require.Len(t, acked, loadKeys)
-	v.requireExact(t)
+	scaleOutAndIn(t, true)
 }
 
 // TestZombieFencedExactlyOnce pauses one of two exactly-once counter

@@ -18,8 +18,14 @@ const killRounds = 3
 // message twice when it was processed but not yet committed at the kill;
 // losing one is never allowed. The duplicates are reported.
 func TestKillAndRestart(t *testing.T) {
+	killAndRestart(t, false)
+}
+
+// killAndRestart is the SIGKILL scenario, at least once or exactly once.
+func killAndRestart(t *testing.T, exactlyOnce bool) {
 	c := newCluster(t)
 	g := newCounterGroup(t, c, loadPartitions)
+	g.exactlyOnce = exactlyOnce
 
 	a, b := g.start("a"), g.start("b")
 	g.waitAssigned(t, a, b)
@@ -51,11 +57,11 @@ func TestKillAndRestart(t *testing.T) {
 	a.terminate(t)
 	b.terminate(t)
 
-	v := compareCounts(readTable(t, c.brokers, tableOf(g.group)), acked)
+	v := compareCounts(g.readCounts(t), acked)
 	for _, r := range rounds {
 		t.Log(r)
 	}
-	t.Logf("summary: SIGKILL x%d: %s (%s)", killRounds, v, strings.Join(rounds, "; "))
+	t.Logf("summary: SIGKILL x%d, %s: %s (%s)", killRounds, g.mode(), v, strings.Join(rounds, "; "))
 	require.Len(t, acked, loadKeys)
-	v.requireNoLoss(t)
+	g.requireCounted(t, v)
 }

@@ -123,11 +123,11 @@ func leaderKill(t *testing.T, exactlyOnce bool) {
 	a.terminate(t)
 	b.terminate(t)
 
-	mode, isolation, counts := "at least once", sarama.ReadUncommitted, readTable(t, c.brokers, tableOf(g.group))
+	isolation := sarama.ReadUncommitted
 	if exactlyOnce {
-		mode, isolation, counts = "exactly once", sarama.ReadCommitted, readCommittedTable(t, c.brokers, tableOf(g.group))
+		isolation = sarama.ReadCommitted
 	}
-	v := compareCounts(counts, acked)
+	v := compareCounts(g.readCounts(t), acked)
 	h := tableHistory(t, c, table, g.partitions, isolation)
 	for _, r := range rounds {
 		t.Log(r)
@@ -140,13 +140,9 @@ func leaderKill(t *testing.T, exactlyOnce bool) {
 		t.Logf("a processor ended: %s", f)
 	}
 	t.Logf("summary: cluster leader SIGKILL x%d, %s: %s; %s; %d sends failed %v; %d processor processes ended with an error and were started again (%s)",
-		leaderKillRounds, mode, v, h, len(failed), errs, len(failures), strings.Join(rounds, "; "))
+		leaderKillRounds, g.mode(), v, h, len(failed), errs, len(failures), strings.Join(rounds, "; "))
 	require.Len(t, acked, loadKeys)
-	if exactlyOnce {
-		v.requireExact(t)
-	} else {
-		v.requireNoLoss(t)
-	}
+	g.requireCounted(t, v)
 	require.Zero(t, h.missing, "acknowledged table writes lost: %s", h)
 }
 

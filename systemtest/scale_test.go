@@ -21,8 +21,14 @@ const (
 // SIGTERM). Every handover commits what it processed before the partition
 // moves, so every message is counted exactly once.
 func TestScaleOutAndIn(t *testing.T) {
+	scaleOutAndIn(t, false)
+}
+
+// scaleOutAndIn is the scaling scenario, at least once or exactly once.
+func scaleOutAndIn(t *testing.T, exactlyOnce bool) {
 	c := newCluster(t)
 	g := newCounterGroup(t, c, loadPartitions)
+	g.exactlyOnce = exactlyOnce
 
 	a := g.start("a")
 	g.waitAssigned(t, a)
@@ -51,9 +57,9 @@ func TestScaleOutAndIn(t *testing.T) {
 	c.waitConsumed(g.group, g.input, g.partitions)
 	a.terminate(t)
 
-	v := compareCounts(readTable(t, c.brokers, tableOf(g.group)), acked)
-	t.Logf("summary: scale 1->3->1: %s; scale-out took %s, scale-in %s; processed a=%d b=%d c=%d",
-		v, scaleOut.Round(time.Millisecond), scaleIn.Round(time.Millisecond),
+	v := compareCounts(g.readCounts(t), acked)
+	t.Logf("summary: scale 1->3->1, %s: %s; scale-out took %s, scale-in %s; processed a=%d b=%d c=%d",
+		g.mode(), v, scaleOut.Round(time.Millisecond), scaleIn.Round(time.Millisecond),
 		a.processedNow(), b.processedNow(), cc.processedNow())
 	require.Len(t, acked, loadKeys)
 	v.requireExact(t)
