@@ -19,19 +19,15 @@ func durabilityWorkload(ctx context.Context, e *env) ([]result, error) {
 	local := e.withConfig(localDeliveryConfig(e.cfg))
 	s := e.opts.sizes
 
-	input := e.name("dur-input")
-	if err := e.createTopic(input, s.Partitions, false); err != nil {
-		return nil, err
-	}
-	value := filler(s.ValueSize)
-	if err := e.produce(input, s.ProcN, func(i int) record { return record{keyOf(i % s.Keys), value} }); err != nil {
+	input, err := e.countingInput("dur-input")
+	if err != nil {
 		return nil, err
 	}
 	topic := e.name("dur-emit")
 	if err := e.createTopic(topic, s.Partitions, false); err != nil {
 		return nil, err
 	}
-	emitted := string(value)
+	emitted := string(filler(s.ValueSize))
 
 	procOf := func(name string, v *env) *measurement {
 		return &measurement{name: name, run: func() (timing, error) {

@@ -17,17 +17,24 @@ import (
 	"github.com/seed-b2c684ed/goka/codec"
 )
 
+// countingInput creates an input topic and fills it with ProcN messages
+// over the key space, for the counting processor and its baselines.
+func (e *env) countingInput(what string) (string, error) {
+	s := e.opts.sizes
+	input := e.name(what)
+	if err := e.createTopic(input, s.Partitions, false); err != nil {
+		return "", err
+	}
+	value := filler(s.ValueSize)
+	return input, e.produce(input, s.ProcN, func(i int) record { return record{keyOf(i % s.Keys), value} })
+}
+
 // processorWorkload runs a counting processor over ProcN pre-produced
 // messages and compares it with a raw consume-then-produce pipeline, the
 // limit of what it can reach, and with a bare consumer group.
 func processorWorkload(ctx context.Context, e *env) ([]result, error) {
-	s := e.opts.sizes
-	input := e.name("proc-input")
-	if err := e.createTopic(input, s.Partitions, false); err != nil {
-		return nil, err
-	}
-	value := filler(s.ValueSize)
-	if err := e.produce(input, s.ProcN, func(i int) record { return record{keyOf(i % s.Keys), value} }); err != nil {
+	input, err := e.countingInput("proc-input")
+	if err != nil {
 		return nil, err
 	}
 

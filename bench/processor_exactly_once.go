@@ -26,13 +26,8 @@ var exactlyOnceIntervals = []time.Duration{10 * time.Millisecond, 100 * time.Mil
 // run. The processors are timed from Run to the last callback, the raw loop
 // to the commit of its last message.
 func processorExactlyOnceWorkload(ctx context.Context, e *env) ([]result, error) {
-	s := e.opts.sizes
-	input := e.name("eos-input")
-	if err := e.createTopic(input, s.Partitions, false); err != nil {
-		return nil, err
-	}
-	value := filler(s.ValueSize)
-	if err := e.produce(input, s.ProcN, func(i int) record { return record{keyOf(i % s.Keys), value} }); err != nil {
+	input, err := e.countingInput("eos-input")
+	if err != nil {
 		return nil, err
 	}
 	notes := map[string]bool{}

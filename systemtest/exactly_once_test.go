@@ -1,7 +1,6 @@
 package systemtest_test
 
 import (
-	"context"
 	"syscall"
 	"testing"
 	"time"
@@ -9,34 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	goka "github.com/seed-b2c684ed/goka"
-	"github.com/seed-b2c684ed/goka/codec"
-	"github.com/seed-b2c684ed/goka/storage"
-	"github.com/seed-b2c684ed/goka/systemtest"
 )
-
-// readCommittedTable reads a counter table as readTable does, through a view
-// that sees only committed transactions (goka.WithViewReadCommitted): what
-// an exactly-once processor's readers see.
-func readCommittedTable(t *testing.T, brokers []string, table goka.Table) map[string]int64 {
-	t.Helper()
-	view, err := goka.NewView(brokers, table, new(codec.Int64),
-		append(systemtest.ViewOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.MemoryBuilder()),
-			goka.WithViewReadCommitted(),
-			goka.WithViewLogger(testLogger{t, "verifier view"}))...)
-	require.NoError(t, err)
-	run := startView(t, view)
-	defer func() { require.NoError(t, run.stop(t)) }()
-	ctx, cancel := context.WithTimeout(context.Background(), consumeDeadline)
-	defer cancel()
-	require.NoError(t, view.WaitRecovered(ctx))
-	return viewCounts(t, view)
-}
 
 // readCounts reads the group's counter table as its processors' readers
 // would: with read_committed when they process exactly once.
 func (g *counterGroup) readCounts(t *testing.T) map[string]int64 {
 	if g.exactlyOnce {
-		return readCommittedTable(t, g.brokers, tableOf(g.group))
+		return readTable(t, g.brokers, tableOf(g.group), goka.WithViewReadCommitted())
 	}
 	return readTable(t, g.brokers, tableOf(g.group))
 }
@@ -114,7 +92,7 @@ func TestZombieFencedExactlyOnce(t *testing.T) {
 	c.waitConsumed(g.group, g.input, g.partitions)
 	a.terminate(t)
 
-	v := compareCounts(readCommittedTable(t, c.brokers, tableOf(g.group)), acked)
+	v := compareCounts(readTable(t, c.brokers, tableOf(g.group), goka.WithViewReadCommitted()), acked)
 	t.Logf("summary: zombie paused %s until the other took over, then fenced (%q): %s", takeover.Round(time.Millisecond), failed, v)
 	require.Len(t, acked, loadKeys)
 	v.requireExact(t)

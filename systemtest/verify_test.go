@@ -86,12 +86,14 @@ func firstOf(s []string, n int) string {
 }
 
 // readTable reads every key of a counter table through a new view: the
-// verifier's copy of what the processors left in Kafka.
-func readTable(t *testing.T, brokers []string, table goka.Table) map[string]int64 {
+// verifier's copy of what the processors left in Kafka. Extra options go to
+// the view (goka.WithViewReadCommitted for what an exactly-once processor's
+// readers see).
+func readTable(t *testing.T, brokers []string, table goka.Table, extra ...goka.ViewOption) map[string]int64 {
 	t.Helper()
-	view, err := goka.NewView(brokers, table, new(codec.Int64),
-		append(systemtest.ViewOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.MemoryBuilder()),
-			goka.WithViewLogger(testLogger{t, "verifier view"}))...)
+	opts := append(systemtest.ViewOptions(systemtest.FastConfig(), systemtest.TopicManagerConfig(), storage.MemoryBuilder()),
+		goka.WithViewLogger(testLogger{t, "verifier view"}))
+	view, err := goka.NewView(brokers, table, new(codec.Int64), append(opts, extra...)...)
 	require.NoError(t, err)
 	run := startView(t, view)
 	defer func() { require.NoError(t, run.stop(t)) }()
