@@ -243,20 +243,6 @@ func TestExactlyOnceCrashChild(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// testBrokerConfig is newProcEnv's configuration.
-func testBrokerConfig() (*sarama.Config, *TopicManagerConfig) {
-	config := DefaultConfig()
-	config.Consumer.Offsets.Initial = sarama.OffsetOldest
-	config.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
-	config.Consumer.MaxWaitTime = 20 * time.Millisecond
-	config.Consumer.Offsets.AutoCommit.Interval = 100 * time.Millisecond
-	config.Producer.Flush.Frequency = 5 * time.Millisecond
-	tmc := NewTopicManagerConfig()
-	tmc.Table.Replication = 1
-	tmc.Stream.Replication = 1
-	return config, tmc
-}
-
 // TestExactlyOnceSIGKILLCountsEveryMessageOnce: an exactly-once processor
 // killed with SIGKILL in the middle of its input, with transactions
 // committed and one open, is restarted on the same disk: the restart counts

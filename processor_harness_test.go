@@ -29,6 +29,13 @@ func newProcEnv(t *testing.T) *procEnv {
 	require.NoError(t, err)
 	t.Cleanup(cluster.Close)
 
+	config, tmc := testBrokerConfig()
+	return &procEnv{t: t, cluster: cluster, brokers: cluster.Addrs(), config: config, tmConfig: tmc}
+}
+
+// testBrokerConfig is newProcEnv's configuration: fast heartbeats and
+// fetches, a short flush, and one replica for the single embedded broker.
+func testBrokerConfig() (*sarama.Config, *TopicManagerConfig) {
 	config := DefaultConfig()
 	config.Consumer.Offsets.Initial = sarama.OffsetOldest
 	config.Consumer.Group.Heartbeat.Interval = 100 * time.Millisecond
@@ -38,7 +45,7 @@ func newProcEnv(t *testing.T) *procEnv {
 	tmc := NewTopicManagerConfig()
 	tmc.Table.Replication = 1
 	tmc.Stream.Replication = 1
-	return &procEnv{t: t, cluster: cluster, brokers: cluster.Addrs(), config: config, tmConfig: tmc}
+	return config, tmc
 }
 
 func (e *procEnv) createTopic(topic string, partitions int32) {
