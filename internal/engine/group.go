@@ -79,6 +79,18 @@ func (g *Group) fail(err error) error {
 	return err
 }
 
+// marker returns how an active partition's processed offsets reach the
+// session. Under exactly-once they go with the transactions instead (see
+// Transactor): marked in the session too, sarama's auto-commit would commit
+// them before the transaction holding their writes, and a crash in between
+// would lose those messages.
+func (g *Group) marker(session sarama.ConsumerGroupSession, partition int32) func(topic string, offset int64) {
+	if g.cfg.Txn != nil {
+		return func(string, int64) {}
+	}
+	return func(topic string, offset int64) { session.MarkOffset(topic, partition, offset, "") }
+}
+
 // Setup checks that the session's claims are co-partitioned, moves those
 // whose committed offset fell out of their topic to its oldest offset
 // (resumeInRange), starts one active partition per assigned partition
@@ -116,12 +128,7 @@ func (g *Group) Setup(session sarama.ConsumerGroupSession) error {
 	}
 	parts := make(map[int32]*Partition)
 	for _, partition := range assigned {
-		mark := func(topic string, offset int64) { session.MarkOffset(topic, partition, offset, "") }
-		if cfg.Txn != nil {
-			// The offsets go with the transactions (see Transactor).
-			mark = func(string, int64) {}
-		}
-		parts[partition] = NewPartition(cfg, partition, RoleActive, mark)
+		parts[partition] = NewPartition(cfg, partition, RoleActive, g.marker(session, partition))
 	}
 	if cfg.HotStandby && cfg.Plan.Table != "" {
 		for partition := int32(0); partition < cfg.NumPartitions; partition++ {

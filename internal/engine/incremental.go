@@ -50,8 +50,7 @@ func (g *Group) claimed(session sarama.ConsumerGroupSession, claim sarama.Consum
 	type handover struct{ from, to *Partition }
 	starts := make([]handover, 0, len(added))
 	for _, partition := range claimedPartitions(added) {
-		mark := func(topic string, offset int64) { session.MarkOffset(topic, partition, offset, "") }
-		p := NewPartition(g.cfg, partition, RoleActive, mark)
+		p := NewPartition(g.cfg, partition, RoleActive, g.marker(session, partition))
 		starts = append(starts, handover{from: g.partitions[partition], to: p})
 		g.partitions[partition] = p
 	}

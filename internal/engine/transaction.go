@@ -60,7 +60,10 @@ type Transactor struct {
 	// offsets are the next offsets to consume of the messages processed in
 	// the current transaction.
 	offsets map[string]map[int32]int64
-	meta    *sarama.ConsumerGroupMetadata
+	// session is the consumer group session whose generation and member id
+	// go with the offsets, read at each commit: under the cooperative
+	// protocol a rebalance changes the generation within one session.
+	session sarama.ConsumerGroupSession
 	// err is the first failure: no transaction commits after it.
 	err error
 	// commits counts the committed transactions, for tests and stats.
@@ -96,10 +99,13 @@ func (t *Transactor) Commits() int64 {
 // member id go with the offsets (KIP-447): the group coordinator refuses
 // the offsets of a member that is no longer in that generation, and with
 // them the transaction, which fences an instance that lost its partitions.
+// Each commit reads them from the session when it adds the offsets, since
+// a cooperative rebalance moves the session to the next generation (a
+// generation read at Setup would fence the instance at its first commit
+// after one).
 func (t *Transactor) SetSession(session sarama.ConsumerGroupSession) {
-	meta := sarama.NewConsumerGroupMetadataFromSession(session, t.group, t.instance)
 	t.mu.Lock()
-	t.meta = meta
+	t.session = session
 	t.mu.Unlock()
 }
 
@@ -226,7 +232,7 @@ func (t *Transactor) commit(deadline time.Time, mustCommit bool) (committed bool
 // commitOpen commits the open transaction, the gate closed.
 func (t *Transactor) commitOpen() error {
 	t.mu.Lock()
-	failed, open, meta := t.err, t.open, t.meta
+	failed, open, session := t.err, t.open, t.session
 	offsets := t.takeOffsetsLocked()
 	t.mu.Unlock()
 	if failed != nil {
@@ -236,8 +242,9 @@ func (t *Transactor) commitOpen() error {
 		return nil
 	}
 	if len(offsets) > 0 {
-		if meta == nil {
-			meta = sarama.NewConsumerGroupMetadata(t.group)
+		meta := sarama.NewConsumerGroupMetadata(t.group)
+		if session != nil {
+			meta = sarama.NewConsumerGroupMetadataFromSession(session, t.group, t.instance)
 		}
 		if err := t.prod.AddOffsetsToTxnWithGroupMetadata(offsets, meta); err != nil {
 			return t.abort(fmt.Errorf("adding the consumed offsets to the transaction: %w", err))
