@@ -156,7 +156,11 @@ func (g *Group) released(session sarama.ConsumerGroupSession, p *Partition) erro
 		return nil
 	}
 	session.Commit()
-	g.cfg.Log.Printf("a cooperative rebalance revoked partition %d from this instance: stopped and committed; the others run on", n)
+	if err != nil {
+		g.cfg.Log.Printf("a cooperative rebalance revoked partition %d from this instance; it stopped with an error: %v", n, err)
+	} else {
+		g.cfg.Log.Printf("a cooperative rebalance revoked partition %d from this instance: stopped and committed; the others run on", n)
+	}
 	switch {
 	case g.cfg.HotStandby && g.cfg.Plan.Table != "":
 		standby := NewPartition(g.cfg, n, RolePassive, nil)
