@@ -15,23 +15,34 @@ import (
 )
 
 // TestExactlyOnceHealsAfterAnAbortedTransaction: an exactly-once processor
-// with WithRestartOnError whose callback fails once. The failure aborts the
-// instance's transaction (the other messages of the interval included) and
-// the processor restarts by itself, with a new transaction, instead of
-// ending Run; every message, the failed one too, is then counted once in
-// the committed table, and offsets commit to the end.
+// with WithRestartOnError whose callback counts, emits to an output and
+// loops back every message, the loop callback emitting to a second output,
+// and fails once. The failure aborts the instance's transaction (the other
+// messages of the interval included) and the processor restarts by itself,
+// with a new transaction, instead of ending Run. For read_committed readers
+// every message, the failed one too, is then counted once in the table and
+// appears once in each output, and offsets commit to the end.
 func TestExactlyOnceHealsAfterAnAbortedTransaction(t *testing.T) {
 	t.Parallel()
 	env := newProcEnv(t)
 	const keys, perKey = 10, 3
 	env.createTopic("clicks", 2)
 	var failures atomic.Int64
-	graph := DefineGroup("counter", Input("clicks", new(codec.String), func(ctx Context, msg any) {
-		if msg.(string) == "poison" && failures.Add(1) == 1 {
-			ctx.Fail(errors.New("poisoned once"))
-		}
-		counter(ctx, msg)
-	}), Persist(new(codec.Int64)))
+	env.createTopic("out", 2)
+	env.createTopic("loop-out", 2)
+	graph := DefineGroup("counter",
+		Input("clicks", new(codec.String), func(ctx Context, msg any) {
+			ctx.Emit("out", ctx.Key(), msg)
+			ctx.Loopback(ctx.Key(), msg)
+			if msg.(string) == "poison" && failures.Add(1) == 1 {
+				ctx.Fail(errors.New("poisoned once"))
+			}
+			counter(ctx, msg)
+		}),
+		Loop(new(codec.String), func(ctx Context, msg any) { ctx.Emit("loop-out", ctx.Key(), msg) }),
+		Output("out", new(codec.String)),
+		Output("loop-out", new(codec.String)),
+		Persist(new(codec.Int64)))
 	env.emitCounts("clicks", keys, perKey, "click")
 	env.emitSync("clicks", new(codec.String), keyOf(0), "poison")
 	env.emitCounts("clicks", keys, perKey, "click")
@@ -54,4 +65,7 @@ func TestExactlyOnceHealsAfterAnAbortedTransaction(t *testing.T) {
 	assert.Equal(t, int64(2), failures.Load(), "the poison message was processed again after the restart")
 	require.NoError(t, r.stop(t))
 	assert.Equal(t, want, env.tableContent("counter-table", 2, sarama.ReadCommitted))
+	total := 2*keys*perKey + 1
+	assert.Len(t, env.topicRecords("out", 2, sarama.ReadCommitted), total, "every message emitted once")
+	assert.Len(t, env.topicRecords("loop-out", 2, sarama.ReadCommitted), total, "every message looped back and handled once")
 }

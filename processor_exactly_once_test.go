@@ -31,12 +31,12 @@ func (e *procEnv) eosOptions(interval time.Duration, extra ...ProcessorOption) [
 	}, extra...)
 }
 
-// tableContent reads every partition of topic with isolation up to a
-// sentinel it writes first at each partition's end, and returns the last
-// value of every key but the sentinels, decoded as counts. The sentinels
-// make the end certain: a read_committed reader cannot tell where the
-// records hidden from it end.
-func (e *procEnv) tableContent(topic string, partitions int32, isolation sarama.IsolationLevel) map[string]int64 {
+// topicRecords reads every partition of topic with isolation up to a
+// sentinel it writes first at each partition's end, and returns the records
+// before it, sentinels left out, in partition and offset order. The
+// sentinels make the end certain: a read_committed reader cannot tell
+// where the records hidden from it end.
+func (e *procEnv) topicRecords(topic string, partitions int32, isolation sarama.IsolationLevel) []*sarama.ConsumerMessage {
 	e.t.Helper()
 	config := copyConfig(e.config)
 	config.Producer.Partitioner = sarama.NewManualPartitioner
@@ -56,7 +56,7 @@ func (e *procEnv) tableContent(topic string, partitions int32, isolation sarama.
 	consumer, err := sarama.NewConsumer(e.brokers, config)
 	require.NoError(e.t, err)
 	defer func() { require.NoError(e.t, consumer.Close()) }()
-	content := make(map[string]int64)
+	var records []*sarama.ConsumerMessage
 	for p := int32(0); p < partitions; p++ {
 		pc, err := consumer.ConsumePartition(topic, p, sarama.OffsetOldest)
 		require.NoError(e.t, err)
@@ -69,21 +69,31 @@ func (e *procEnv) tableContent(topic string, partitions int32, isolation sarama.
 				if key == keys[p] {
 					break read
 				}
-				if len(key) >= 9 && key[:9] == "sentinel-" {
-					continue
+				if !strings.HasPrefix(key, "sentinel-") {
+					records = append(records, msg)
 				}
-				if msg.Value == nil {
-					delete(content, key)
-					continue
-				}
-				v, err := new(codec.Int64).Decode(msg.Value)
-				require.NoError(e.t, err)
-				content[key] = v.(int64)
 			case <-timeout:
 				e.t.Fatalf("reading %s/%d: the sentinel did not come", topic, p)
 			}
 		}
 		require.NoError(e.t, pc.Close())
+	}
+	return records
+}
+
+// tableContent reads a counter table as topicRecords does and returns the
+// last value of every key, decoded as counts.
+func (e *procEnv) tableContent(topic string, partitions int32, isolation sarama.IsolationLevel) map[string]int64 {
+	e.t.Helper()
+	content := make(map[string]int64)
+	for _, msg := range e.topicRecords(topic, partitions, isolation) {
+		if msg.Value == nil {
+			delete(content, string(msg.Key))
+			continue
+		}
+		v, err := new(codec.Int64).Decode(msg.Value)
+		require.NoError(e.t, err, "%s/%d offset %d", msg.Topic, msg.Partition, msg.Offset)
+		content[string(msg.Key)] = v.(int64)
 	}
 	return content
 }
