@@ -72,6 +72,10 @@ import (
 // follows whichever protocol the group runs, so such a builder may also
 // install CooperativeCopartitioningStrategy itself.
 //
+// NewProcessor refuses it beside WithExactlyOnce: a transaction committed
+// while a cooperative rebalance rejoins the group can carry the generation
+// the group just left, and is refused.
+//
 // The embedded broker (kafkatest) runs the cooperative protocol as Kafka
 // does: the protocol lives in the clients, the broker only relays the
 // members' subscriptions and the leader's plan.
@@ -90,9 +94,24 @@ var minCooperativeVersion = sarama.V2_4_0_0
 // work with.
 var errCooperative = errors.New("invalid cooperative rebalancing")
 
-// checkCooperative checks the global configuration's version when the
-// default builder will use it.
+// errCooperativeExactlyOnce refuses WithCooperativeRebalancing beside
+// WithExactlyOnce. sarama runs a cooperative member's partitions on while
+// it rejoins the group, and gives the session its new generation only once
+// the SyncGroup answered; the broker moves the group to it when the join
+// completes. A transaction that adds its offsets in between carries the
+// generation just left, the group coordinator refuses them, and the
+// transaction must abort: the instance stops as if fenced. On Kafka 4.4 one
+// scale-out in seven met that window. The eager protocol ends the session
+// (and commits) before it rejoins, so it has no such window.
+var errCooperativeExactlyOnce = fmt.Errorf("%w: WithExactlyOnce cannot be combined with it: a transaction committed while a cooperative rebalance rejoins the group carries the generation the group just left and is refused; use the eager protocol (the default) with exactly-once", errCooperative)
+
+// checkCooperative refuses the cooperative protocol with exactly-once, and
+// checks the global configuration's version when the default builder will
+// use it.
 func (o *poptions) checkCooperative(gg *GroupGraph) error {
+	if o.cooperative && o.exactlyOnce && !o.tester {
+		return fmt.Errorf("processor %q: %w", gg.Group(), errCooperativeExactlyOnce)
+	}
 	if !o.cooperative || !isDefaultConsumerGroupBuilder(o.builders.consumerGroup) {
 		return nil
 	}

@@ -75,6 +75,10 @@ var ErrDeferCommitExactlyOnce = engine.ErrDeferCommitExactlyOnce
 // Consumer.IsolationLevel for the processor; a builder of your own must set
 // sarama.ReadCommitted itself.
 //
+// Not with WithCooperativeRebalancing: NewProcessor refuses the pair (see
+// the README's exactly-once chapter for why); the eager protocol, the
+// default, ends a session and commits before it rejoins the group.
+//
 // The producer is built by WithTransactionalProducerBuilder's builder
 // (DefaultTransactionalProducerBuilder by default); WithProducerBuilder is
 // not used. Its configuration needs Version >= sarama.V2_5_0_0 (KIP-447).

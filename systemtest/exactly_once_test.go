@@ -53,16 +53,7 @@ func TestKillAndRestartExactlyOnce(t *testing.T) {
 // before the partition moves, and the counts read with read_committed are
 // exact.
 func TestScaleOutAndInExactlyOnce(t *testing.T) {
-	scaleOutAndIn(t, true, false)
-}
-
-// TestScaleOutAndInExactlyOnceCooperative is TestScaleOutAndInExactlyOnce
-// with cooperative rebalancing: each rebalance moves the group to a new
-// generation within one sarama session, the partitions that stay keep
-// their open transaction, and every commit must carry the generation of its
-// moment to be accepted.
-func TestScaleOutAndInExactlyOnceCooperative(t *testing.T) {
-	scaleOutAndIn(t, true, true)
+	scaleOutAndIn(t, true)
 }
 
 // TestZombieFencedExactlyOnce pauses one of two exactly-once counter

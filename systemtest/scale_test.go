@@ -21,16 +21,14 @@ const (
 // SIGTERM). Every handover commits what it processed before the partition
 // moves, so every message is counted exactly once.
 func TestScaleOutAndIn(t *testing.T) {
-	scaleOutAndIn(t, false, false)
+	scaleOutAndIn(t, false)
 }
 
-// scaleOutAndIn is the scaling scenario, at least once or exactly once,
-// with the eager or the cooperative rebalance protocol.
-func scaleOutAndIn(t *testing.T, exactlyOnce, cooperative bool) {
+// scaleOutAndIn is the scaling scenario, at least once or exactly once.
+func scaleOutAndIn(t *testing.T, exactlyOnce bool) {
 	c := newCluster(t)
 	g := newCounterGroup(t, c, loadPartitions)
 	g.exactlyOnce = exactlyOnce
-	g.cooperative = cooperative
 
 	a := g.start("a")
 	g.waitAssigned(t, a)
@@ -60,12 +58,8 @@ func scaleOutAndIn(t *testing.T, exactlyOnce, cooperative bool) {
 	a.terminate(t)
 
 	v := compareCounts(g.readCounts(t), acked)
-	protocol := "eager"
-	if cooperative {
-		protocol = "cooperative"
-	}
-	t.Logf("summary: scale 1->3->1, %s, %s: %s; scale-out took %s, scale-in %s; processed a=%d b=%d c=%d",
-		g.mode(), protocol, v, scaleOut.Round(time.Millisecond), scaleIn.Round(time.Millisecond),
+	t.Logf("summary: scale 1->3->1, %s: %s; scale-out took %s, scale-in %s; processed a=%d b=%d c=%d",
+		g.mode(), v, scaleOut.Round(time.Millisecond), scaleIn.Round(time.Millisecond),
 		a.processedNow(), b.processedNow(), cc.processedNow())
 	require.Len(t, acked, loadKeys)
 	v.requireExact(t)

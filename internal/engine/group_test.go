@@ -236,3 +236,25 @@ func TestGroupStartsBesideAPartitionWaitingForALateCallback(t *testing.T) {
 	consumers.Wait()
 	require.NoError(t, g.Cleanup(session))
 }
+
+// TestGroupMarksNoOffsetUnderExactlyOnce: under exactly-once the offsets
+// commit with the transactions only; marked in the session as well,
+// sarama's auto-commit would commit them before the transaction holding
+// their writes (and a crash in between would lose those messages). Without
+// it the session gets them.
+func TestGroupMarksNoOffsetUnderExactlyOnce(t *testing.T) {
+	for _, exactlyOnce := range []bool{false, true} {
+		session := &sessionRecorder{ctx: context.Background(), marked: map[TopicPartition]int64{}}
+		cfg := &Config{}
+		if exactlyOnce {
+			cfg.Txn = newTestTransactor(&fakeTxnProducer{}, new([]error))
+		}
+		g := &Group{cfg: cfg}
+		g.marker(session, 3)("in", 42)
+		want := int64(42)
+		if exactlyOnce {
+			want = 0
+		}
+		assert.Equal(t, want, session.markedAt("in", 3), "exactly once: %v", exactlyOnce)
+	}
+}

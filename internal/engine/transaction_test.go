@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,4 +157,40 @@ func TestTransactorAbortsWhenTheCommitIsRefused(t *testing.T) {
 	assert.Contains(t, err.Error(), "in/3@9", "the error names the offsets")
 	assert.Equal(t, []string{"begin", "offsets", "commit", "abort"}, f.Calls())
 	require.Len(t, failed, 1)
+}
+
+// generationSession is a consumer group session whose generation a test
+// moves on, as sarama does within one session at a cooperative rebalance.
+type generationSession struct {
+	sarama.ConsumerGroupSession
+	generation atomic.Int32
+}
+
+func (s *generationSession) GenerationID() int32 { return s.generation.Load() }
+func (s *generationSession) MemberID() string    { return "member-1" }
+
+// TestTransactorCommitsWithTheSessionsCurrentGeneration: the offsets of a
+// transaction carry the generation of the commit's moment, not of the
+// session's start; a generation read once would have every commit after a
+// cooperative rebalance refused.
+func TestTransactorCommitsWithTheSessionsCurrentGeneration(t *testing.T) {
+	f := &fakeTxnProducer{}
+	var failed []error
+	tx := newTestTransactor(f, &failed)
+	session := &generationSession{}
+	session.generation.Store(4)
+	tx.SetSession(session)
+	commit := func() {
+		require.NoError(t, tx.enter())
+		tx.consumed("in", 0, 1)
+		tx.leave()
+		require.NoError(t, tx.Commit(time.Now().Add(time.Second)))
+	}
+	commit()
+	assert.Equal(t, int32(4), f.meta.GenerationID)
+	assert.Equal(t, "member-1", f.meta.MemberID)
+	session.generation.Store(5)
+	commit()
+	assert.Equal(t, int32(5), f.meta.GenerationID)
+	assert.Empty(t, failed)
 }
