@@ -83,9 +83,18 @@ func newWorld(t *testing.T, basePath string) *world {
 	s := NewServer(basePath, router)
 	s.AttachProcessor(cp)
 	s.AttachView(view)
-	// Wait until everything runs, so that cancelling at the end is a clean
-	// stop and not an aborted start.
+	// Wait until everything runs: the pages show the states, and cancelling
+	// at the end is then a clean stop and not an aborted start.
 	tt.Catchup()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, np.WaitForReadyContext(ctx), "the names processor runs")
+	require.NoError(t, cp.WaitForReadyContext(ctx), "the counter processor runs")
+	select {
+	case <-view.WaitRunning():
+	case <-ctx.Done():
+		t.Fatal("the view did not run within 10 s")
+	}
 	return &world{tt: tt, server: s, router: router}
 }
 
