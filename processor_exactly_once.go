@@ -348,19 +348,25 @@ func (p *Processor) newTransactor(onFail func(error)) (*engine.Transactor, error
 }
 
 // runTransactor commits the transactions of an exactly-once processor every
-// commit interval until ctx ends; the returned function waits for that and
-// aborts what is left open (a stop commits it before, through the
+// commit interval until ctx ends; the returned function ends it, waits for
+// that and aborts what is left open (a stop commits it before, through the
 // partitions).
 func (p *Processor) runTransactor(ctx context.Context, t *engine.Transactor) func() {
 	if t == nil {
 		return func() {}
 	}
+	// The loop has a context of its own: an attempt may end with an error
+	// of its own while its context lives on (a consumer group that cannot
+	// be built), and the returned function must not wait for a loop that
+	// nothing else ends.
+	ctx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		t.Run(ctx)
 	}()
 	return func() {
+		stop()
 		<-done
 		_ = t.Close()
 	}

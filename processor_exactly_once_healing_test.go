@@ -1,6 +1,7 @@
 package goka
 
 import (
+	"context"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -68,4 +69,25 @@ func TestExactlyOnceHealsAfterAnAbortedTransaction(t *testing.T) {
 	total := 2*keys*perKey + 1
 	assert.Len(t, env.topicRecords("out", 2, sarama.ReadCommitted), total, "every message emitted once")
 	assert.Len(t, env.topicRecords("loop-out", 2, sarama.ReadCommitted), total, "every message looped back and handled once")
+}
+
+// TestExactlyOnceRunReturnsAnAttemptsOwnError: an attempt that ends with an
+// error of its own, not through the failure that cancels it (here the
+// consumer group cannot be built), stops its transactor too: Run returns
+// the error instead of waiting for a commit loop nothing ends.
+func TestExactlyOnceRunReturnsAnAttemptsOwnError(t *testing.T) {
+	t.Parallel()
+	env := newProcEnv(t)
+	env.createTopic("clicks", 2)
+	errBuild := errors.New("no consumer group today")
+	proc := env.processor(countingGraph(), storage.MemoryBuilder(), env.eosOptions(20*time.Millisecond,
+		WithConsumerGroupBuilder(func([]string, string, string) (sarama.ConsumerGroup, error) { return nil, errBuild }))...)
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		require.ErrorIs(t, err, errBuild)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after its attempt failed")
+	}
 }
