@@ -23,6 +23,8 @@ func processorStateName(s goka.State) string {
 		return "stopping a session"
 	case goka.ProcStateStopped:
 		return "stopped"
+	case goka.ProcStateRestarting:
+		return "restarting after a failure"
 	}
 	return fmt.Sprintf("state %d", s)
 }
